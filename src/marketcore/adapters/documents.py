@@ -1,0 +1,120 @@
+"""Aggregates stored as documents: a JSON body plus the columns queries filter on.
+
+Each aggregate kind gets its own table (``id``, ``version``, ``data`` and its indexed columns)
+and may claim unique lookup keys (an e-mail, an SKU id, an idempotency key) in a shared
+``document_keys`` table, so uniqueness is enforced by the database under concurrency.
+The memory and SQLAlchemy stores implement the same ``DocumentStore`` protocol, so one set of
+repositories (``adapters/repositories.py``) serves both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Generic, Protocol, TypeVar
+
+import attrs
+import msgspec
+
+from marketcore.domain.shared.events import Aggregate
+
+A = TypeVar("A", bound=Aggregate)
+ColumnValue = str | int | bool | None
+
+_NOT_STORED = ("events", "version")
+
+
+@attrs.frozen
+class Column:
+    name: str
+    type: type[str] | type[int] | type[bool]
+
+
+@attrs.frozen
+class DocumentSpec(Generic[A]):
+    """How one aggregate kind is stored."""
+
+    kind: str  # table name
+    type: type[A]
+    columns: Sequence[Column] = ()
+    extract: Callable[[A], Mapping[str, ColumnValue]] = lambda _: {}
+    keys: Callable[[A], Iterable[str]] = lambda _: ()
+
+    def encode(self, aggregate: A) -> dict[str, Any]:
+        data: dict[str, Any] = msgspec.to_builtins(aggregate)
+        for name in _NOT_STORED:
+            data.pop(name, None)
+        return data
+
+    def decode(self, data: Mapping[str, Any], version: int) -> A:
+        aggregate = msgspec.convert(dict(data), self.type)
+        aggregate.version = version
+        return aggregate
+
+
+@attrs.frozen
+class Eq:
+    column: str
+    value: ColumnValue
+
+
+@attrs.frozen
+class In:
+    column: str
+    values: Sequence[ColumnValue]
+
+
+@attrs.frozen
+class Between:
+    """Inclusive range; either bound may be None."""
+
+    column: str
+    low: int | None = None
+    high: int | None = None
+
+
+@attrs.frozen
+class Contains:
+    """Case-insensitive substring match on a text column."""
+
+    column: str
+    text: str
+
+
+Filter = Eq | In | Between | Contains
+
+
+@attrs.frozen
+class Order:
+    column: str = "id"
+    descending: bool = True
+
+
+class DocumentStore(Protocol):
+    """Documents inside one transaction. Loaded and added aggregates are tracked and
+    written back by ``flush`` with an optimistic version check."""
+
+    def get(self, spec: DocumentSpec[A], ident: str) -> A | None: ...
+
+    def get_by_key(self, spec: DocumentSpec[A], key: str) -> A | None: ...
+
+    def add(self, spec: DocumentSpec[A], aggregate: A) -> None: ...
+
+    def find(
+        self,
+        spec: DocumentSpec[A],
+        filters: Sequence[Filter] = (),
+        order: Sequence[Order] = (Order(),),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[A]: ...
+
+    def count(self, spec: DocumentSpec[A], filters: Sequence[Filter] = ()) -> int: ...
+
+    def flush(self) -> list[Aggregate]:
+        """Write every tracked aggregate; returns them (for event collection).
+
+        New ones are inserted (a duplicate unique key raises ``DuplicateKey``); loaded ones are
+        updated only if their stored version is unchanged (else ``ConcurrencyConflict``), and
+        their version is bumped. Keys are re-synchronised with ``spec.keys``.
+        """
+        ...

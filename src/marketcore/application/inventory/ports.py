@@ -1,0 +1,43 @@
+"""Inventory ports. Stock changes are atomic conditional updates in storage, never read-modify-write."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Protocol
+
+from marketcore.domain.inventory.stock import StockLevel, StockMovement
+
+
+class StockLedger(Protocol):
+    """Stock rows and their movements, within the caller's unit of work.
+
+    Callers touching several SKUs in one transaction must do so in sorted SKU order so
+    concurrent transactions lock rows in the same order and cannot deadlock.
+    """
+
+    def create(self, sku_id: str, shop_id: str, on_hand: int, at: datetime, reference: str) -> None:
+        """A stock row for a new SKU; a positive ``on_hand`` writes an ``adjust`` movement."""
+        ...
+
+    def get_many(self, sku_ids: Iterable[str]) -> dict[str, StockLevel]: ...
+
+    def reserve(self, sku_id: str, quantity: int, reference: str, at: datetime) -> bool:
+        """Hold ``quantity`` units if that many are available; False (and no change) otherwise."""
+        ...
+
+    def release(self, sku_id: str, quantity: int, reference: str, at: datetime) -> None:
+        """Drop a hold of ``quantity`` units."""
+        ...
+
+    def commit(self, sku_id: str, quantity: int, reference: str, at: datetime) -> None:
+        """Turn a hold into a sale: on_hand and reserved both fall by ``quantity``."""
+        ...
+
+    def adjust(self, sku_id: str, delta: int, reason: str, reference: str, at: datetime) -> bool:
+        """Change on_hand by ``delta`` unless that would leave it below what is reserved."""
+        ...
+
+    def movements(self, sku_id: str) -> list[StockMovement]:
+        """Every movement of the SKU, oldest first."""
+        ...

@@ -1,0 +1,42 @@
+"""Stock per SKU and its movement ledger. ``on_hand`` always equals the sum of movements."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+
+class MovementKind(enum.StrEnum):
+    ADJUST = "adjust"  # merchant sets or corrects on_hand
+    RESERVE = "reserve"  # checkout holds units; on_hand unchanged
+    RELEASE = "release"  # hold dropped (cancel, timeout); on_hand unchanged
+    COMMIT = "commit"  # paid: held units leave on_hand
+    RESTOCK = "restock"  # returned goods back on the shelf
+
+
+@attrs.frozen
+class StockLevel:
+    sku_id: str
+    shop_id: str
+    on_hand: int
+    reserved: int
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+@attrs.frozen
+class StockMovement:
+    """One change. ``on_hand_delta`` sums to on_hand; ``reserved_delta`` sums to reserved."""
+
+    id: str
+    sku_id: str
+    kind: MovementKind
+    on_hand_delta: int
+    reserved_delta: int
+    reason: str
+    reference: str
+    at: datetime
