@@ -7,6 +7,12 @@ from datetime import datetime
 
 import attrs
 
+from marketcore.domain.shared.errors import Conflict
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient_stock"
+
 
 class MovementKind(enum.StrEnum):
     ADJUST = "adjust"  # merchant sets or corrects on_hand

@@ -19,7 +19,6 @@ class Role(enum.StrEnum):
 class Actor:
     user_id: str | None
     roles: frozenset[Role] = frozenset()
-    shop_ids: frozenset[str] = frozenset()
 
     @classmethod
     def anonymous(cls) -> Actor:
@@ -43,6 +42,3 @@ class Actor:
         if not self.is_operator:
             raise Forbidden("operators only")
         return user_id
-
-    def is_staff_of(self, shop_id: str) -> bool:
-        return shop_id in self.shop_ids or Role.SYSTEM in self.roles

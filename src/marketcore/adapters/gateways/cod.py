@@ -1,0 +1,26 @@
+"""Cash on delivery: orders ship unpaid and are paid at the door."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from marketcore.domain.payments.payments import (
+    NextAction,
+    NextActionKind,
+    PaymentDeclined,
+    PaymentRequest,
+    PaymentStarted,
+    PaymentStatus,
+)
+
+
+class CashOnDeliveryGateway:
+    code: ClassVar[str] = "cod"
+    pays_on_delivery: ClassVar[bool] = True
+
+    def create(self, request: PaymentRequest) -> PaymentStarted | PaymentDeclined:
+        return PaymentStarted(
+            provider_reference=f"cod_{request.payment_id}",
+            next_action=NextAction(NextActionKind.NONE),
+            status=PaymentStatus.PENDING,
+        )

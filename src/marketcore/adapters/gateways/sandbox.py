@@ -1,0 +1,27 @@
+"""The sandbox gateway: no money moves; the buyer settles the payment through
+``POST /payments/{id}/sandbox-complete``. For demos and tests; enabled by setting."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from marketcore.domain.payments.payments import (
+    NextAction,
+    NextActionKind,
+    PaymentDeclined,
+    PaymentRequest,
+    PaymentStarted,
+    PaymentStatus,
+)
+
+
+class SandboxGateway:
+    code: ClassVar[str] = "sandbox"
+    pays_on_delivery: ClassVar[bool] = False
+
+    def create(self, request: PaymentRequest) -> PaymentStarted | PaymentDeclined:
+        return PaymentStarted(
+            provider_reference=f"sbx_{request.payment_id}",
+            next_action=NextAction(NextActionKind.REDIRECT, f"/api/v1/payments/{request.payment_id}/sandbox-complete"),
+            status=PaymentStatus.REQUIRES_ACTION,
+        )

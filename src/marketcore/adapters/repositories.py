@@ -1,0 +1,341 @@
+"""Every aggregate repository, written once over the ``DocumentStore`` protocol.
+
+The memory and SQLAlchemy units of work differ only in the store and stock ledger they open;
+``Repositories`` hangs the same repository objects on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Generic
+
+from marketcore.adapters.documents import (
+    A,
+    Between,
+    Column,
+    Contains,
+    DocumentSpec,
+    DocumentStore,
+    Eq,
+    Filter,
+    In,
+    Order,
+)
+from marketcore.application.catalog.ports import ProductQuery, ProductSort
+from marketcore.application.inventory.ports import StockLedger
+from marketcore.application.reviews.ports import RatingSummary
+from marketcore.application.shared.ports import Page, PageRequest
+from marketcore.domain.cart.carts import Cart
+from marketcore.domain.catalog.categories import Category
+from marketcore.domain.catalog.products import Product, ProductStatus
+from marketcore.domain.identity.users import User
+from marketcore.domain.ordering.orders import Checkout, Order as ShopOrder, OrderStatus
+from marketcore.domain.payments.payments import Payment
+from marketcore.domain.promotions.promotions import FullReduction
+from marketcore.domain.reviews.reviews import Review
+from marketcore.domain.risk.rules import BlacklistEntry, EventKind, RiskRecord
+from marketcore.domain.shared.errors import InvalidInput
+from marketcore.domain.shops.shops import ApplicationStatus, Shop, ShopApplication
+
+MAX_PAGE = 100
+
+
+def _millis(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+USERS = DocumentSpec("users", User, keys=lambda u: [f"email:{u.email}"])
+SHOP_APPLICATIONS = DocumentSpec(
+    "shop_applications",
+    ShopApplication,
+    columns=(Column("applicant_id", str), Column("status", str)),
+    extract=lambda a: {"applicant_id": a.applicant_id, "status": a.status.value},
+)
+SHOPS = DocumentSpec(
+    "shops",
+    Shop,
+    columns=(Column("owner_id", str), Column("status", str)),
+    extract=lambda s: {"owner_id": s.owner_id, "status": s.status.value},
+)
+CATEGORIES = DocumentSpec(
+    "categories", Category, columns=(Column("parent_id", str),), extract=lambda c: {"parent_id": c.parent_id}
+)
+PRODUCTS = DocumentSpec(
+    "products",
+    Product,
+    columns=(
+        Column("shop_id", str),
+        Column("category_id", str),
+        Column("status", str),
+        Column("listed", bool),
+        Column("title", str),
+        Column("min_price", int),
+    ),
+    extract=lambda p: {
+        "shop_id": p.shop_id,
+        "category_id": p.category_id,
+        "status": p.status.value,
+        "listed": p.listed,
+        "title": p.title,
+        "min_price": p.min_price,
+    },
+    keys=lambda p: [f"sku:{s.id}" for s in p.skus],
+)
+CARTS = DocumentSpec("carts", Cart)
+PROMOTIONS = DocumentSpec(
+    "promotions",
+    FullReduction,
+    columns=(Column("shop_id", str), Column("ends_at", int)),
+    extract=lambda p: {"shop_id": p.shop_id, "ends_at": _millis(p.ends_at)},
+)
+CHECKOUTS = DocumentSpec(
+    "checkouts",
+    Checkout,
+    columns=(Column("buyer_id", str),),
+    extract=lambda c: {"buyer_id": c.buyer_id},
+    keys=lambda c: [f"idempotency:{c.buyer_id}:{c.idempotency_key}"] if c.idempotency_key else [],
+)
+ORDERS = DocumentSpec(
+    "orders",
+    ShopOrder,
+    columns=(
+        Column("buyer_id", str),
+        Column("shop_id", str),
+        Column("checkout_id", str),
+        Column("status", str),
+    ),
+    extract=lambda o: {
+        "buyer_id": o.buyer_id,
+        "shop_id": o.shop_id,
+        "checkout_id": o.checkout_id,
+        "status": o.status.value,
+    },
+    keys=lambda o: [f"order-number:{o.number}"],
+)
+PAYMENTS = DocumentSpec(
+    "payments",
+    Payment,
+    columns=(Column("checkout_id", str), Column("status", str)),
+    extract=lambda p: {"checkout_id": p.checkout_id, "status": p.status.value},
+)
+REVIEWS = DocumentSpec(
+    "reviews",
+    Review,
+    columns=(Column("product_id", str), Column("shop_id", str), Column("rating", int)),
+    extract=lambda r: {"product_id": r.product_id, "shop_id": r.shop_id, "rating": r.rating},
+    keys=lambda r: [f"review-line:{r.order_line_id}"],
+)
+BLACKLIST = DocumentSpec("blacklist", BlacklistEntry)
+RISK_RECORDS = DocumentSpec(
+    "risk_records",
+    RiskRecord,
+    columns=(Column("user_id", str), Column("kind", str), Column("at", int)),
+    extract=lambda r: {"user_id": r.user_id, "kind": r.kind.value, "at": _millis(r.at)},
+)
+
+ALL_SPECS: list[DocumentSpec[Any]] = [
+    USERS,
+    SHOP_APPLICATIONS,
+    SHOPS,
+    CATEGORIES,
+    PRODUCTS,
+    CARTS,
+    PROMOTIONS,
+    CHECKOUTS,
+    ORDERS,
+    PAYMENTS,
+    REVIEWS,
+    BLACKLIST,
+    RISK_RECORDS,
+]
+
+
+def _offset(page: PageRequest) -> tuple[int, int]:
+    """Cursors are opaque to clients; here they carry an offset."""
+    if not 1 <= page.limit <= MAX_PAGE:
+        raise InvalidInput("limit", f"must be 1 to {MAX_PAGE}")
+    if page.cursor is None:
+        return 0, page.limit
+    if not page.cursor.isdigit() or len(page.cursor) > 9:
+        raise InvalidInput("cursor", "not a cursor this API returned")
+    return int(page.cursor), page.limit
+
+
+class DocumentRepository(Generic[A]):
+    def __init__(self, store: DocumentStore, spec: DocumentSpec[A]) -> None:
+        self._store = store
+        self._spec = spec
+
+    def get(self, ident: str) -> A | None:
+        return self._store.get(self._spec, ident)
+
+    def add(self, aggregate: A) -> None:
+        self._store.add(self._spec, aggregate)
+
+    def _find(self, filters: Sequence[Filter], order: Sequence[Order] = (Order(),)) -> list[A]:
+        return self._store.find(self._spec, filters, order)
+
+    def _page(
+        self, filters: Sequence[Filter], page: PageRequest, order: Sequence[Order] = (Order(),)
+    ) -> Page[A]:
+        offset, limit = _offset(page)
+        items = self._store.find(self._spec, filters, order, limit + 1, offset)
+        more = len(items) > limit
+        return Page(items[:limit], str(offset + limit) if more else None)
+
+
+class UserRepository(DocumentRepository[User]):
+    def get_by_email(self, email: str) -> User | None:
+        return self._store.get_by_key(self._spec, f"email:{email}")
+
+
+class ShopApplicationRepository(DocumentRepository[ShopApplication]):
+    def list(self, status: ApplicationStatus | None, page: PageRequest) -> Page[ShopApplication]:
+        return self._page([Eq("status", status.value)] if status else [], page)
+
+
+class ShopRepository(DocumentRepository[Shop]):
+    def get_many(self, shop_ids: Iterable[str]) -> dict[str, Shop]:
+        wanted = sorted(set(shop_ids))
+        if not wanted:
+            return {}
+        return {shop.id: shop for shop in self._find([In("id", wanted)])}
+
+    def owned_by(self, user_id: str) -> list[Shop]:
+        return self._find([Eq("owner_id", user_id)])
+
+
+class CategoryRepository(DocumentRepository[Category]):
+    def all(self) -> list[Category]:
+        return self._find([])
+
+    def has_children(self, category_id: str) -> bool:
+        return self._store.count(self._spec, [Eq("parent_id", category_id)]) > 0
+
+
+_SORTS = {
+    ProductSort.NEWEST: (Order("id", True),),
+    ProductSort.PRICE_ASC: (Order("min_price", False), Order("id", True)),
+    ProductSort.PRICE_DESC: (Order("min_price", True), Order("id", True)),
+}
+
+
+class ProductRepository(DocumentRepository[Product]):
+    def get_by_sku(self, sku_id: str) -> Product | None:
+        return self._store.get_by_key(self._spec, f"sku:{sku_id}")
+
+    def search(self, query: ProductQuery, page: PageRequest) -> Page[Product]:
+        filters: list[Filter] = []
+        if query.only_buyable:
+            filters += [Eq("status", ProductStatus.APPROVED.value), Eq("listed", True)]
+        if query.text:
+            filters.append(Contains("title", query.text))
+        if query.category_id:
+            filters.append(Eq("category_id", query.category_id))
+        if query.shop_id:
+            filters.append(Eq("shop_id", query.shop_id))
+        if query.min_price is not None or query.max_price is not None:
+            filters.append(Between("min_price", query.min_price, query.max_price))
+        return self._page(filters, page, _SORTS[query.sort])
+
+    def pending_review(self, page: PageRequest) -> Page[Product]:
+        return self._page([Eq("status", ProductStatus.PENDING_REVIEW.value)], page, (Order("id", False),))
+
+
+class CartRepository(DocumentRepository[Cart]):
+    pass
+
+
+class PromotionRepository(DocumentRepository[FullReduction]):
+    def active_for_shops(self, shop_ids: Iterable[str], at: datetime) -> list[FullReduction]:
+        wanted = sorted(set(shop_ids))
+        if not wanted:
+            return []
+        candidates = self._find([In("shop_id", wanted), Between("ends_at", _millis(at) + 1, None)])
+        return [p for p in candidates if p.is_active(at)]
+
+    def for_shop(self, shop_id: str) -> list[FullReduction]:
+        return self._find([Eq("shop_id", shop_id)])
+
+
+class CheckoutRepository(DocumentRepository[Checkout]):
+    def get_by_idempotency_key(self, buyer_id: str, key: str) -> Checkout | None:
+        return self._store.get_by_key(self._spec, f"idempotency:{buyer_id}:{key}")
+
+
+class OrderRepository(DocumentRepository[ShopOrder]):
+    def for_checkout(self, checkout_id: str) -> list[ShopOrder]:
+        return self._find([Eq("checkout_id", checkout_id)], (Order("id", False),))
+
+    def for_buyer(self, buyer_id: str, status: OrderStatus | None, page: PageRequest) -> Page[ShopOrder]:
+        filters: list[Filter] = [Eq("buyer_id", buyer_id)]
+        if status:
+            filters.append(Eq("status", status.value))
+        return self._page(filters, page)
+
+    def for_shop(self, shop_id: str, status: OrderStatus | None, page: PageRequest) -> Page[ShopOrder]:
+        filters: list[Filter] = [Eq("shop_id", shop_id)]
+        if status:
+            filters.append(Eq("status", status.value))
+        return self._page(filters, page)
+
+
+class PaymentRepository(DocumentRepository[Payment]):
+    def for_checkout(self, checkout_id: str) -> list[Payment]:
+        return self._find([Eq("checkout_id", checkout_id)], (Order("id", False),))
+
+
+class ReviewRepository(DocumentRepository[Review]):
+    def get_for_line(self, order_line_id: str) -> Review | None:
+        return self._store.get_by_key(self._spec, f"review-line:{order_line_id}")
+
+    def for_product(self, product_id: str, page: PageRequest) -> Page[Review]:
+        return self._page([Eq("product_id", product_id)], page)
+
+    def summary_for_product(self, product_id: str) -> RatingSummary:
+        counts = {
+            stars: self._store.count(self._spec, [Eq("product_id", product_id), Eq("rating", stars)])
+            for stars in range(1, 6)
+        }
+        total = sum(counts.values())
+        if total == 0:
+            return RatingSummary(0, None, None)
+        average = sum(stars * n for stars, n in counts.items()) / total
+        return RatingSummary(total, round(average, 2), round((counts[4] + counts[5]) / total, 4))
+
+
+class BlacklistRepository(DocumentRepository[BlacklistEntry]):
+    def matching(self, keys: list[str]) -> list[BlacklistEntry]:
+        return self._find([In("id", sorted(set(keys)))]) if keys else []
+
+
+class RiskRecordRepository(DocumentRepository[RiskRecord]):
+    def count(self, user_id: str, kind: EventKind, since: datetime) -> int:
+        return self._store.count(
+            self._spec,
+            [Eq("user_id", user_id), Eq("kind", kind.value), Between("at", _millis(since), None)],
+        )
+
+
+class Repositories:
+    """Mixed into both units of work: the same repositories over whichever store is open."""
+
+    documents: DocumentStore
+    stock: StockLedger
+
+    def _attach_repositories(self) -> None:
+        store = self.documents
+        self.users = UserRepository(store, USERS)
+        self.shop_applications = ShopApplicationRepository(store, SHOP_APPLICATIONS)
+        self.shops = ShopRepository(store, SHOPS)
+        self.categories = CategoryRepository(store, CATEGORIES)
+        self.products = ProductRepository(store, PRODUCTS)
+        self.carts = CartRepository(store, CARTS)
+        self.promotions = PromotionRepository(store, PROMOTIONS)
+        self.checkouts = CheckoutRepository(store, CHECKOUTS)
+        self.orders = OrderRepository(store, ORDERS)
+        self.payments = PaymentRepository(store, PAYMENTS)
+        self.reviews = ReviewRepository(store, REVIEWS)
+        self.blacklist = BlacklistRepository(store, BLACKLIST)
+        self.risk_records = RiskRecordRepository(store, RISK_RECORDS)

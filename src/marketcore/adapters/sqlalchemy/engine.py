@@ -1,0 +1,75 @@
+"""Engines for the two supported databases, configured so concurrent writers queue, not fail.
+
+SQLite: WAL (readers never block the writer), a 30 s busy timeout, and ``BEGIN IMMEDIATE`` for
+every transaction, so a transaction takes the write lock up front instead of failing with
+"database is locked" when it tries to upgrade a read. Transactions are therefore serial; do not
+nest two units of work on one SQLite file in the same thread.
+PostgreSQL: psycopg 3, whatever scheme spelling the URL uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
+
+from marketcore.adapters.sqlalchemy.types import json_deserializer, json_serializer
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Rewrite ``postgres://`` and ``postgresql://`` (any driver) to ``postgresql+psycopg://``."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.get_backend_name() in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def create_engine_for(
+    url: str | URL, *, pool_size: int = 10, max_overflow: int = 20, echo: bool = False
+) -> Engine:
+    parsed = normalize_url(url)
+    common: dict[str, Any] = {
+        "echo": echo,
+        "json_serializer": json_serializer,
+        "json_deserializer": json_deserializer,
+    }
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return create_engine(
+            parsed, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, **common
+        )
+    if backend == "sqlite":
+        return _sqlite_engine(parsed, pool_size, max_overflow, common)
+    raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+
+
+def _sqlite_engine(url: URL, pool_size: int, max_overflow: int, common: dict[str, Any]) -> Engine:
+    in_memory = url.database in (None, "", ":memory:")
+    connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+    if in_memory:  # one shared connection, otherwise every connection sees its own empty database
+        engine = create_engine(url, poolclass=StaticPool, connect_args=connect_args, **common)
+    else:
+        engine = create_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, connect_args=connect_args, **common
+        )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,162 @@
+"""``StockLedger`` in SQL: each change is one conditional UPDATE whose row count decides.
+
+The condition sits in the statement (``WHERE on_hand - reserved >= :q``) so two transactions
+can never both take the last unit, whatever the isolation level; the CHECK constraints on
+``stock_levels`` are the last line of defence. Every change also appends a movement row.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from marketcore.adapters.sqlalchemy.tables import stock_levels, stock_movements
+from marketcore.domain.inventory.stock import MovementKind, StockLevel, StockMovement
+from marketcore.domain.shared.clock import require_aware
+from marketcore.domain.shared.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+
+_levels = stock_levels.c
+_last_id = 0
+_id_lock = threading.Lock()
+
+
+def movement_id() -> str:
+    """UUIDv7 that is strictly increasing within the process, so (at, id) orders one SKU's history."""
+    global _last_id
+    with _id_lock:
+        millis = time.time_ns() // 1_000_000
+        value = (millis << 80) | (0x7 << 76) | (0b10 << 62) | (int.from_bytes(os.urandom(8), "big") >> 2)
+        value = max(value, _last_id + 1)
+        _last_id = value
+        return str(uuid.UUID(int=value))
+
+
+def _positive(quantity: int) -> None:
+    if quantity <= 0:
+        raise InvalidInput("quantity", "must be positive")
+
+
+class SqlAlchemyStockLedger:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def create(self, sku_id: str, shop_id: str, on_hand: int, at: datetime, reference: str) -> None:
+        require_aware(at)
+        if on_hand < 0:
+            raise InvalidInput("on_hand", "must not be negative")
+        try:
+            with self._connection.begin_nested():
+                self._connection.execute(
+                    insert(stock_levels).values(
+                        sku_id=sku_id, shop_id=shop_id, on_hand=0, reserved=0, version=0
+                    )
+                )
+        except IntegrityError as error:
+            raise AlreadyExists(f"stock for {sku_id} already exists") from error
+        if on_hand:
+            self._change(sku_id, MovementKind.ADJUST, on_hand, 0, "initial", reference, at, None)
+
+    def get_many(self, sku_ids: Iterable[str]) -> dict[str, StockLevel]:
+        wanted = sorted(set(sku_ids))
+        if not wanted:
+            return {}
+        rows = self._connection.execute(
+            select(_levels.sku_id, _levels.shop_id, _levels.on_hand, _levels.reserved)
+            .where(_levels.sku_id.in_(wanted))
+            .order_by(_levels.sku_id)
+        )
+        return {row.sku_id: StockLevel(row.sku_id, row.shop_id, row.on_hand, row.reserved) for row in rows}
+
+    def reserve(self, sku_id: str, quantity: int, reference: str, at: datetime) -> bool:
+        _positive(quantity)
+        guard = _levels.on_hand - _levels.reserved >= quantity
+        return self._change(sku_id, MovementKind.RESERVE, 0, quantity, "", reference, at, guard)
+
+    def release(self, sku_id: str, quantity: int, reference: str, at: datetime) -> None:
+        _positive(quantity)
+        guard = _levels.reserved >= quantity
+        if not self._change(sku_id, MovementKind.RELEASE, 0, -quantity, "", reference, at, guard):
+            raise Conflict(f"cannot release {quantity} of {sku_id}: not that many reserved")
+
+    def commit(self, sku_id: str, quantity: int, reference: str, at: datetime) -> None:
+        _positive(quantity)
+        guard = _levels.reserved >= quantity
+        if not self._change(sku_id, MovementKind.COMMIT, -quantity, -quantity, "", reference, at, guard):
+            raise Conflict(f"cannot commit {quantity} of {sku_id}: not that many reserved")
+
+    def adjust(self, sku_id: str, delta: int, reason: str, reference: str, at: datetime) -> bool:
+        guard = _levels.on_hand + delta >= _levels.reserved
+        if delta == 0:
+            self._require(sku_id)
+            return True
+        return self._change(sku_id, MovementKind.ADJUST, delta, 0, reason, reference, at, guard)
+
+    def movements(self, sku_id: str) -> list[StockMovement]:
+        m = stock_movements.c
+        rows = self._connection.execute(
+            select(stock_movements).where(m.sku_id == sku_id).order_by(m.at, m.id)
+        ).all()
+        return [
+            StockMovement(
+                r.id,
+                r.sku_id,
+                MovementKind(r.kind),
+                r.on_hand_delta,
+                r.reserved_delta,
+                r.reason,
+                r.reference,
+                r.at,
+            )
+            for r in rows
+        ]
+
+    def _change(
+        self,
+        sku_id: str,
+        kind: MovementKind,
+        on_hand: int,
+        reserved: int,
+        reason: str,
+        reference: str,
+        at: datetime,
+        guard: ColumnElement[bool] | None,
+    ) -> bool:
+        """One atomic conditional UPDATE plus its movement; False when the guard refused."""
+        require_aware(at)
+        values: dict[str, Any] = {"version": _levels.version + 1}
+        if on_hand:
+            values["on_hand"] = _levels.on_hand + on_hand
+        if reserved:
+            values["reserved"] = _levels.reserved + reserved
+        statement = update(stock_levels).where(_levels.sku_id == sku_id).values(**values)
+        if guard is not None:
+            statement = statement.where(guard)
+        if self._connection.execute(statement).rowcount != 1:
+            self._require(sku_id)
+            return False
+        self._connection.execute(
+            insert(stock_movements).values(
+                id=movement_id(),
+                sku_id=sku_id,
+                kind=kind.value,
+                on_hand_delta=on_hand,
+                reserved_delta=reserved,
+                reason=reason,
+                reference=reference,
+                at=at,
+            )
+        )
+        return True
+
+    def _require(self, sku_id: str) -> None:
+        found = self._connection.execute(select(_levels.sku_id).where(_levels.sku_id == sku_id)).first()
+        if found is None:
+            raise NotFound("stock", sku_id)

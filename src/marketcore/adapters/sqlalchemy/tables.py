@@ -1,0 +1,132 @@
+"""Table definitions. One table per document kind, plus the shared keys and stock tables.
+
+``metadata`` (every spec in ``repositories.ALL_SPECS``) is what Alembic migrates;
+``build_metadata`` and ``create_document_tables`` let tests and integrators build tables for
+their own document specs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Connection,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+from sqlalchemy.types import TypeEngine
+
+from marketcore.adapters import documents
+from marketcore.adapters.sqlalchemy.types import UtcDateTime, json_type, text_type
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+RESERVED_COLUMNS = frozenset({"id", "version", "data"})
+
+
+def _column_type(python_type: type[Any]) -> TypeEngine[Any]:
+    if python_type is bool:
+        return Boolean()
+    if python_type is int:
+        return BigInteger()
+    if python_type is str:
+        return text_type()
+    raise TypeError(f"unsupported column type {python_type!r}")
+
+
+def document_table(metadata: MetaData, spec: documents.DocumentSpec[Any]) -> Table:
+    """``id``, ``version``, JSON ``data`` and one indexed, nullable column per ``spec.columns``."""
+    clash = RESERVED_COLUMNS & {column.name for column in spec.columns}
+    if clash:
+        raise ValueError(f"{spec.kind}: column names {sorted(clash)} are reserved")
+    return Table(
+        spec.kind,
+        metadata,
+        Column("id", text_type(), primary_key=True),
+        Column("version", Integer, nullable=False),
+        Column("data", json_type(), nullable=False),
+        *(Column(c.name, _column_type(c.type), nullable=True, index=True) for c in spec.columns),
+    )
+
+
+def _fixed_tables(metadata: MetaData) -> None:
+    Table(
+        "document_keys",
+        metadata,
+        Column("key", text_type(), primary_key=True),
+        Column("kind", text_type(), nullable=False),
+        Column("doc_id", text_type(), nullable=False),
+        Index("ix_document_keys_kind_doc_id", "kind", "doc_id"),
+    )
+    Table(
+        "stock_levels",
+        metadata,
+        Column("sku_id", text_type(), primary_key=True),
+        Column("shop_id", text_type(), nullable=False, index=True),
+        Column("on_hand", BigInteger, nullable=False),
+        Column("reserved", BigInteger, nullable=False),
+        Column("version", Integer, nullable=False),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        CheckConstraint("on_hand >= reserved", name="on_hand_covers_reserved"),
+    )
+    Table(
+        "stock_movements",
+        metadata,
+        Column("id", text_type(), primary_key=True),
+        Column("sku_id", text_type(), nullable=False, index=True),
+        Column("kind", String(16), nullable=False),
+        Column("on_hand_delta", BigInteger, nullable=False),
+        Column("reserved_delta", BigInteger, nullable=False),
+        Column("reason", text_type(), nullable=False),
+        Column("reference", text_type(), nullable=False),
+        Column("at", UtcDateTime(), nullable=False),
+    )
+
+
+def build_metadata(specs: Iterable[documents.DocumentSpec[Any]]) -> MetaData:
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    _fixed_tables(metadata)
+    for spec in specs:
+        document_table(metadata, spec)
+    return metadata
+
+
+def create_document_tables(bind: Engine | Connection, specs: Iterable[documents.DocumentSpec[Any]]) -> None:
+    """Create tables for specs outside ``metadata`` (tests, integrators' own aggregates)."""
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    for spec in specs:
+        document_table(metadata, spec)
+    metadata.create_all(bind)
+
+
+_fixed = build_metadata([])
+document_keys = _fixed.tables["document_keys"]
+stock_levels = _fixed.tables["stock_levels"]
+stock_movements = _fixed.tables["stock_movements"]
+
+metadata: MetaData  # every table of the application; built on first access, see __getattr__
+
+
+def __getattr__(name: str) -> MetaData:
+    """Build ``metadata`` lazily: ``repositories`` may import the adapters that import this module."""
+    if name != "metadata":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from marketcore.adapters.repositories import ALL_SPECS
+
+    built = build_metadata(ALL_SPECS)
+    globals()["metadata"] = built
+    return built

@@ -1,0 +1,116 @@
+"""Identity map and change tracking shared by the memory and SQLAlchemy document stores.
+
+Both stores must agree on when a write happens (only when the encoded document, its columns or
+its keys changed) and on what ``flush`` returns, so the logic lives once, here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from marketcore.adapters.documents import A, ColumnValue, DocumentSpec, Filter, Order
+from marketcore.domain.shared.errors import AlreadyExists
+from marketcore.domain.shared.events import Aggregate
+
+Document = dict[str, Any]
+Columns = dict[str, ColumnValue]
+FIXED_COLUMNS = ("id", "version")
+
+
+@attrs.frozen
+class Snapshot:
+    """What an aggregate looks like in storage: body, indexed columns and unique keys."""
+
+    data: Document
+    columns: Columns
+    keys: frozenset[str]
+
+    @classmethod
+    def of(cls, spec: DocumentSpec[Any], aggregate: Aggregate) -> Snapshot:
+        extracted = spec.extract(aggregate)
+        return cls(
+            data=spec.encode(aggregate),
+            columns={column.name: extracted.get(column.name) for column in spec.columns},
+            keys=frozenset(spec.keys(aggregate)),
+        )
+
+
+@attrs.define
+class Tracked:
+    spec: DocumentSpec[Any]
+    aggregate: Aggregate
+    stored: Snapshot | None  # None: added in this unit of work, not yet inserted
+    stored_version: int = 0
+
+
+@attrs.frozen
+class Write:
+    """One pending change computed at flush time."""
+
+    tracked: Tracked
+    snapshot: Snapshot
+
+    @property
+    def is_insert(self) -> bool:
+        return self.tracked.stored is None
+
+    def done(self) -> None:
+        """Record a successful write: the aggregate now matches storage at the next version."""
+        self.tracked.stored_version += 1
+        self.tracked.aggregate.version = self.tracked.stored_version
+        self.tracked.stored = self.snapshot
+
+
+class Tracker:
+    """Identity map: one object per (kind, id) within a unit of work."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str], Tracked] = {}
+
+    def get(self, spec: DocumentSpec[A], ident: str) -> A | None:
+        tracked = self._items.get((spec.kind, ident))
+        if tracked is None:
+            return None
+        aggregate: A = tracked.aggregate  # type: ignore[assignment]
+        return aggregate
+
+    def loaded(self, spec: DocumentSpec[A], ident: str, version: int, data: Document) -> A:
+        """Decode a stored row, or return the object already tracked for it."""
+        known = self.get(spec, ident)
+        if known is not None:
+            return known
+        aggregate = spec.decode(data, version)
+        self._items[(spec.kind, ident)] = Tracked(spec, aggregate, Snapshot.of(spec, aggregate), version)
+        return aggregate
+
+    def added(self, spec: DocumentSpec[A], aggregate: A) -> None:
+        known = self._items.get((spec.kind, aggregate.id))
+        if known is not None:
+            if known.aggregate is aggregate:
+                return
+            raise AlreadyExists(f"{spec.kind} {aggregate.id} already exists")
+        self._items[(spec.kind, aggregate.id)] = Tracked(spec, aggregate, None, 0)
+
+    def aggregates(self) -> list[Aggregate]:
+        return [tracked.aggregate for tracked in self._items.values()]
+
+    def pending(self) -> list[Write]:
+        """Changed or new documents, in (kind, id) order so concurrent writers lock rows alike."""
+        writes = []
+        for key in sorted(self._items):
+            tracked = self._items[key]
+            snapshot = Snapshot.of(tracked.spec, tracked.aggregate)
+            if snapshot != tracked.stored:
+                writes.append(Write(tracked, snapshot))
+        return writes
+
+
+def check_columns(spec: DocumentSpec[Any], filters: Sequence[Filter], order: Sequence[Order]) -> None:
+    """Refuse filters or orderings on columns the spec does not index (a programming error)."""
+    known = set(FIXED_COLUMNS) | {column.name for column in spec.columns}
+    for name in [f.column for f in filters] + [o.column for o in order]:
+        if name not in known:
+            raise ValueError(f"{spec.kind} has no indexed column {name!r}")

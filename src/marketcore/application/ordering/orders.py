@@ -1,0 +1,92 @@
+"""Order life after checkout: reading, cancelling, shipping, confirming receipt."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from marketcore.application.ordering.ports import OrderingUnitOfWork
+from marketcore.application.shared.ids import new_id
+from marketcore.application.shared.ports import Page, PageRequest
+from marketcore.application.shared.services import Service
+from marketcore.application.shops.services import staff_shop
+from marketcore.domain.ordering.orders import Order, OrderStatus
+from marketcore.domain.shared.actors import Actor
+from marketcore.domain.shared.errors import NotFound
+
+
+class OrderService(Service[OrderingUnitOfWork]):
+    def buyer_orders(self, actor: Actor, status: OrderStatus | None, page: PageRequest) -> Page[Order]:
+        buyer_id = actor.require_user()
+        with self._uow() as uow:
+            return uow.orders.for_buyer(buyer_id, status, page)
+
+    def shop_orders(
+        self, actor: Actor, shop_id: str, status: OrderStatus | None, page: PageRequest
+    ) -> Page[Order]:
+        with self._uow() as uow:
+            staff_shop(uow.shops, actor, shop_id)
+            return uow.orders.for_shop(shop_id, status, page)
+
+    def order(self, actor: Actor, order_id: str) -> Order:
+        """The buyer, the shop's staff and operators see an order; to anyone else it does not exist."""
+        with self._uow() as uow:
+            order = uow.orders.get(order_id)
+            if order is None:
+                raise NotFound("order", order_id)
+            if actor.user_id == order.buyer_id or actor.is_operator:
+                return order
+            shop = uow.shops.get(order.shop_id)
+            if shop is None or actor.user_id is None or not shop.has_staff(actor.user_id):
+                raise NotFound("order", order_id)
+            return order
+
+    def cancel(self, actor: Actor, order_id: str, reason: str = "cancelled by buyer") -> Order:
+        """Close an unpaid order before shipment and release its reserved stock."""
+        buyer_id = actor.require_user()
+        now = self._clock.now()
+        with self._uow() as uow:
+            order = self._buyer_order(uow, buyer_id, order_id)
+            order.cancel(buyer_id, reason, now)
+            for line in sorted(order.lines, key=lambda item: item.sku_id):
+                uow.stock.release(line.sku_id, line.quantity, f"order:{order.id}", now)
+            uow.commit()
+        return order
+
+    def confirm_receipt(self, actor: Actor, order_id: str) -> Order:
+        buyer_id = actor.require_user()
+        with self._uow() as uow:
+            order = self._buyer_order(uow, buyer_id, order_id)
+            order.confirm_receipt(buyer_id, self._clock.now())
+            uow.commit()
+        return order
+
+    def ship(
+        self,
+        actor: Actor,
+        shop_id: str,
+        order_id: str,
+        carrier_code: str,
+        tracking_no: str,
+        quantities: Mapping[str, int] | None = None,
+    ) -> Order:
+        """Ship some or all lines. Cash-on-delivery stock leaves the ledger here, as it is unpaid."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            staff_shop(uow.shops, actor, shop_id)
+            order = uow.orders.get(order_id)
+            if order is None or order.shop_id != shop_id:
+                raise NotFound("order", order_id)
+            shipment = order.ship(new_id(), carrier_code, tracking_no, quantities, str(actor.user_id), now)
+            if not order.is_paid:
+                for item in sorted(shipment.lines, key=lambda s: order.line(s.order_line_id).sku_id):
+                    sku_id = order.line(item.order_line_id).sku_id
+                    uow.stock.commit(sku_id, item.quantity, f"order:{order.id}", now)
+            uow.commit()
+        return order
+
+    @staticmethod
+    def _buyer_order(uow: OrderingUnitOfWork, buyer_id: str, order_id: str) -> Order:
+        order = uow.orders.get(order_id)
+        if order is None or order.buyer_id != buyer_id:
+            raise NotFound("order", order_id)
+        return order

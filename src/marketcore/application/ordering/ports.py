@@ -1,0 +1,48 @@
+"""Ordering ports. Ordering orchestrates the core contexts, so its unit of work spans them."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from marketcore.application.cart.ports import CartRepository
+from marketcore.application.catalog.ports import ProductRepository
+from marketcore.application.identity.ports import UserRepository
+from marketcore.application.inventory.ports import StockLedger
+from marketcore.application.payments.ports import PaymentRepository
+from marketcore.application.promotions.ports import PromotionRepository
+from marketcore.application.risk.ports import RiskUnitOfWork
+from marketcore.application.shared.ports import Page, PageRequest
+from marketcore.application.shops.ports import ShopRepository
+from marketcore.domain.ordering.orders import Checkout, Order, OrderStatus
+
+
+class CheckoutRepository(Protocol):
+    def get(self, checkout_id: str) -> Checkout | None: ...
+
+    def get_by_idempotency_key(self, buyer_id: str, key: str) -> Checkout | None: ...
+
+    def add(self, checkout: Checkout) -> None: ...
+
+
+class OrderRepository(Protocol):
+    def get(self, order_id: str) -> Order | None: ...
+
+    def add(self, order: Order) -> None: ...
+
+    def for_checkout(self, checkout_id: str) -> list[Order]: ...
+
+    def for_buyer(self, buyer_id: str, status: OrderStatus | None, page: PageRequest) -> Page[Order]: ...
+
+    def for_shop(self, shop_id: str, status: OrderStatus | None, page: PageRequest) -> Page[Order]: ...
+
+
+class OrderingUnitOfWork(RiskUnitOfWork, Protocol):
+    users: UserRepository
+    shops: ShopRepository
+    products: ProductRepository
+    stock: StockLedger
+    carts: CartRepository
+    promotions: PromotionRepository
+    checkouts: CheckoutRepository
+    orders: OrderRepository
+    payments: PaymentRepository

@@ -1,0 +1,96 @@
+"""The dependency-injector container: the only place that picks adapters for ports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from dependency_injector import containers, providers
+from sqlalchemy.engine import Engine
+
+from marketcore.adapters.clock import SystemClock
+from marketcore.adapters.gateways.cod import CashOnDeliveryGateway
+from marketcore.adapters.gateways.sandbox import SandboxGateway
+from marketcore.adapters.memory.store import MemoryDatabase
+from marketcore.adapters.memory.unit_of_work import MemoryUnitOfWork
+from marketcore.adapters.passwords.argon2 import Argon2PasswordHasher
+from marketcore.adapters.repositories import Repositories
+from marketcore.adapters.sqlalchemy.engine import create_engine_for
+from marketcore.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
+from marketcore.application.cart.services import CartService
+from marketcore.application.catalog.services import CatalogService
+from marketcore.application.identity.services import IdentityService
+from marketcore.application.ordering.checkout import CheckoutService
+from marketcore.application.ordering.orders import OrderService
+from marketcore.application.ordering.payments import PaymentService
+from marketcore.application.payments.ports import PaymentGateway
+from marketcore.application.promotions.services import PromotionsService
+from marketcore.application.reviews.services import ReviewService
+from marketcore.application.risk.rules import BlacklistRule, VelocityRule
+from marketcore.application.risk.services import RiskEngine, RiskService
+from marketcore.application.shops.services import ShopsService
+from marketcore.bootstrap.settings import Settings
+
+GATEWAYS: dict[str, Callable[[], PaymentGateway]] = {
+    SandboxGateway.code: SandboxGateway,
+    CashOnDeliveryGateway.code: CashOnDeliveryGateway,
+}
+
+
+class SqlUnitOfWork(Repositories, SqlAlchemyUnitOfWork):
+    """A SQLAlchemy transaction with every repository attached."""
+
+
+class MemoryUnitOfWork_(Repositories, MemoryUnitOfWork):
+    """An in-memory transaction with every repository attached."""
+
+
+def uow_factory(settings: Settings, engine: Engine | None, memory: MemoryDatabase | None) -> Callable[[], Any]:
+    if engine is not None:
+        return lambda: SqlUnitOfWork(engine)
+    assert memory is not None
+    return lambda: MemoryUnitOfWork_(memory)
+
+
+def make_engine(settings: Settings) -> Engine | None:
+    if settings.database_url.startswith("memory"):
+        return None
+    return create_engine_for(settings.database_url)
+
+
+def make_memory(settings: Settings) -> MemoryDatabase | None:
+    return MemoryDatabase() if settings.database_url.startswith("memory") else None
+
+
+def enabled_gateways(settings: Settings) -> dict[str, PaymentGateway]:
+    return {code: GATEWAYS[code]() for code in settings.payment_gateways}
+
+
+def risk_rules(settings: Settings) -> list[Any]:
+    return [BlacklistRule(), VelocityRule(settings.velocity_checkouts_per_hour, timedelta(hours=1))]
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    clock = providers.Singleton(SystemClock)
+    engine = providers.Singleton(make_engine, settings)
+    memory = providers.Singleton(make_memory, settings)
+    uow = providers.Singleton(uow_factory, settings, engine, memory)
+    hasher = providers.Singleton(Argon2PasswordHasher)
+    gateways = providers.Singleton(enabled_gateways, settings)
+    risk_engine = providers.Singleton(RiskEngine, providers.Callable(risk_rules, settings))
+    payment_window = providers.Callable(
+        lambda s: timedelta(minutes=s.payment_window_minutes), settings
+    )
+
+    identity = providers.Singleton(IdentityService, uow, clock, hasher)
+    shops = providers.Singleton(ShopsService, uow, clock)
+    catalog = providers.Singleton(CatalogService, uow, clock)
+    promotions = providers.Singleton(PromotionsService, uow, clock)
+    cart = providers.Singleton(CartService, uow, clock)
+    checkout = providers.Singleton(CheckoutService, uow, clock, gateways, risk_engine, payment_window)
+    orders = providers.Singleton(OrderService, uow, clock)
+    payments = providers.Singleton(PaymentService, uow, clock, gateways)
+    reviews = providers.Singleton(ReviewService, uow, clock)
+    risk = providers.Singleton(RiskService, uow, clock, risk_engine)

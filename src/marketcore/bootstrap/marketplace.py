@@ -1,0 +1,71 @@
+"""``create_marketplace``: the one call an integrator makes to embed marketcore."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marketcore.adapters.clock import SystemClock
+from marketcore.adapters.sqlalchemy.migrate import upgrade
+from marketcore.application.cart.services import CartService
+from marketcore.application.catalog.services import CatalogService
+from marketcore.application.identity.services import IdentityService
+from marketcore.application.ordering.checkout import CheckoutService
+from marketcore.application.ordering.orders import OrderService
+from marketcore.application.ordering.payments import PaymentService
+from marketcore.application.promotions.services import PromotionsService
+from marketcore.application.reviews.services import ReviewService
+from marketcore.application.risk.services import RiskService
+from marketcore.application.shared.ports import Clock
+from marketcore.application.shops.services import ShopsService
+from marketcore.bootstrap.container import Container
+from marketcore.bootstrap.settings import Settings
+from marketcore.domain.shared.actors import Actor
+
+
+class Marketplace:
+    """Every use case, one service per context. Each call takes an ``Actor`` and enforces its
+    permissions, so embedding code gets the same protection as HTTP clients."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        self.settings: Settings = container.settings()
+        self.identity: IdentityService = container.identity()
+        self.shops: ShopsService = container.shops()
+        self.catalog: CatalogService = container.catalog()
+        self.promotions: PromotionsService = container.promotions()
+        self.cart: CartService = container.cart()
+        self.checkout: CheckoutService = container.checkout()
+        self.orders: OrderService = container.orders()
+        self.payments: PaymentService = container.payments()
+        self.reviews: ReviewService = container.reviews()
+        self.risk: RiskService = container.risk()
+
+    def actor_for(self, user_id: str) -> Actor:
+        """The actor for a signed-in user, with their current roles."""
+        user = self.identity.me(Actor(user_id))
+        return Actor(user.id, frozenset(user.roles))
+
+    def close(self) -> None:
+        engine = self.container.engine()
+        if engine is not None:
+            engine.dispose()
+
+
+def create_marketplace(
+    database_url: str | None = None, *, clock: Clock | None = None, **settings: Any
+) -> Marketplace:
+    """Build a marketplace from ``MARKETCORE_*`` environment variables overridden by arguments.
+
+    ``database_url`` is ``sqlite:///FILE`` (default ``marketcore.db``), ``postgresql://...`` or
+    ``memory://`` (in-memory adapters, for tests). The schema is migrated unless
+    ``migrate_on_start=False``.
+    """
+    resolved = Settings.load(database_url=database_url, **settings)
+    container = Container(settings=resolved)
+    container.clock.override(clock or SystemClock())
+    if resolved.migrate_on_start and not resolved.database_url.startswith("memory"):
+        upgrade(resolved.database_url)
+    return Marketplace(container)
+
+
+__all__ = ["Marketplace", "create_marketplace"]

@@ -1,0 +1,307 @@
+"""Shop orders and their state machine; one checkout holds one order per shop.
+
+pending_payment -> awaiting_shipment -> shipped -> delivered -> completed, and closed.
+Cash on delivery starts at awaiting_shipment, unpaid. Every transition keeps a history row.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import attrs
+
+from marketcore.domain.shared.errors import Conflict, InvalidInput, NotFound
+from marketcore.domain.shared.events import Aggregate, DomainEvent
+from marketcore.domain.shared.money import Currency, Money
+from marketcore.domain.shared.text import require_text
+
+
+class OrderStatus(enum.StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    AWAITING_SHIPMENT = "awaiting_shipment"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    COMPLETED = "completed"
+    CLOSED = "closed"
+
+
+class OrderNotCancellable(Conflict):
+    code = "order_not_cancellable"
+
+
+class OrderNotShippable(Conflict):
+    code = "order_not_shippable"
+
+
+class OrderNotConfirmable(Conflict):
+    code = "order_not_confirmable"
+
+
+class OrderNotPayable(Conflict):
+    code = "order_not_payable"
+
+
+@attrs.frozen
+class AddressSnapshot:
+    recipient: str
+    phone: str
+    province: str
+    city: str
+    district: str
+    detail: str
+    postal_code: str
+
+
+@attrs.frozen
+class LineDiscount:
+    """One promotion's share of a line: refunds and settlement read these."""
+
+    promotion_id: str
+    label: str
+    amount: Money
+    funder: str  # "shop" or "platform"
+
+
+@attrs.define
+class OrderLine:
+    id: str
+    sku_id: str
+    product_id: str
+    title: str
+    sku_code: str
+    attributes: dict[str, str]
+    unit_price: Money
+    quantity: int
+    discounts: list[LineDiscount]
+    shipped_quantity: int = 0
+
+    @property
+    def subtotal(self) -> Money:
+        return self.unit_price * self.quantity
+
+    @property
+    def discount(self) -> Money:
+        return Money.sum((d.amount for d in self.discounts), self.unit_price.currency)
+
+    @property
+    def total(self) -> Money:
+        return self.subtotal - self.discount
+
+
+@attrs.frozen
+class Transition:
+    from_status: OrderStatus | None
+    to_status: OrderStatus
+    actor: str
+    reason: str
+    at: datetime
+
+
+@attrs.frozen
+class ShipmentLine:
+    order_line_id: str
+    quantity: int
+
+
+@attrs.frozen
+class Shipment:
+    id: str
+    carrier_code: str
+    tracking_no: str
+    lines: tuple[ShipmentLine, ...]
+    shipped_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class OrderPlaced(DomainEvent):
+    order_id: str
+    shop_id: str
+    buyer_id: str
+
+
+@attrs.frozen(kw_only=True)
+class OrderPaid(DomainEvent):
+    order_id: str
+
+
+@attrs.frozen(kw_only=True)
+class OrderShipped(DomainEvent):
+    order_id: str
+    shipment_id: str
+
+
+@attrs.frozen(kw_only=True)
+class OrderCompleted(DomainEvent):
+    order_id: str
+
+
+@attrs.frozen(kw_only=True)
+class OrderClosed(DomainEvent):
+    order_id: str
+    reason: str
+
+
+@attrs.define(eq=False)
+class Order(Aggregate):
+    number: str
+    checkout_id: str
+    buyer_id: str
+    shop_id: str
+    payment_method: str
+    currency: Currency
+    lines: list[OrderLine]
+    shipping_fee: Money
+    address: AddressSnapshot
+    placed_at: datetime
+    payment_deadline: datetime | None
+    status: OrderStatus = OrderStatus.PENDING_PAYMENT
+    paid_at: datetime | None = None
+    shipments: list[Shipment] = attrs.Factory(list)
+    history: list[Transition] = attrs.Factory(list)
+    close_reason: str | None = None
+
+    @classmethod
+    def place(
+        cls,
+        id: str,
+        number: str,
+        checkout_id: str,
+        buyer_id: str,
+        shop_id: str,
+        lines: Sequence[OrderLine],
+        shipping_fee: Money,
+        address: AddressSnapshot,
+        payment_method: str,
+        pay_on_delivery: bool,
+        payment_deadline: datetime | None,
+        at: datetime,
+    ) -> Order:
+        if not lines:
+            raise InvalidInput("items", "an order needs at least one line")
+        order = cls(
+            id,
+            number=number,
+            checkout_id=checkout_id,
+            buyer_id=buyer_id,
+            shop_id=shop_id,
+            payment_method=payment_method,
+            currency=shipping_fee.currency,
+            lines=list(lines),
+            shipping_fee=shipping_fee,
+            address=address,
+            placed_at=at,
+            payment_deadline=None if pay_on_delivery else payment_deadline,
+        )
+        start = OrderStatus.AWAITING_SHIPMENT if pay_on_delivery else OrderStatus.PENDING_PAYMENT
+        order._move(start, buyer_id, "placed", at)
+        order.record(OrderPlaced(occurred_at=at, order_id=id, shop_id=shop_id, buyer_id=buyer_id))
+        return order
+
+    @property
+    def subtotal(self) -> Money:
+        return Money.sum((line.subtotal for line in self.lines), self.currency)
+
+    @property
+    def discount(self) -> Money:
+        return Money.sum((line.discount for line in self.lines), self.currency)
+
+    @property
+    def total(self) -> Money:
+        return self.subtotal - self.discount + self.shipping_fee
+
+    @property
+    def is_paid(self) -> bool:
+        return self.paid_at is not None
+
+    def line(self, line_id: str) -> OrderLine:
+        for line in self.lines:
+            if line.id == line_id:
+                return line
+        raise NotFound("order line", line_id)
+
+    def mark_paid(self, at: datetime) -> None:
+        if self.status is not OrderStatus.PENDING_PAYMENT:
+            raise OrderNotPayable(f"order {self.number} is {self.status}")
+        self.paid_at = at
+        self._move(OrderStatus.AWAITING_SHIPMENT, "system", "payment succeeded", at)
+        self.record(OrderPaid(occurred_at=at, order_id=self.id))
+
+    def cancel(self, actor: str, reason: str, at: datetime) -> None:
+        """Before shipment only. The skeleton refuses paid online orders (refunds come with the
+        real gateways); unpaid ones, including cash on delivery, close and release their stock."""
+        if self.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.AWAITING_SHIPMENT):
+            raise OrderNotCancellable(f"order {self.number} is {self.status}; it can no longer be cancelled")
+        if self.is_paid:
+            raise OrderNotCancellable(f"order {self.number} is paid; request a refund instead")
+        self.close(actor, require_text("reason", reason, 200), at)
+
+    def close(self, actor: str, reason: str, at: datetime) -> None:
+        self.close_reason = reason
+        self._move(OrderStatus.CLOSED, actor, reason, at)
+        self.record(OrderClosed(occurred_at=at, order_id=self.id, reason=reason))
+
+    def ship(
+        self,
+        shipment_id: str,
+        carrier_code: str,
+        tracking_no: str,
+        quantities: Mapping[str, int] | None,
+        actor: str,
+        at: datetime,
+    ) -> Shipment:
+        """Ship some or all remaining units; the order is ``shipped`` once every unit has left."""
+        if self.status is not OrderStatus.AWAITING_SHIPMENT:
+            raise OrderNotShippable(f"order {self.number} is {self.status}")
+        carrier_code = require_text("carrier_code", carrier_code, 32)
+        tracking_no = require_text("tracking_no", tracking_no, 64)
+        if quantities is None:
+            quantities = {line.id: line.quantity - line.shipped_quantity for line in self.lines}
+            quantities = {k: v for k, v in quantities.items() if v}
+        if not quantities:
+            raise InvalidInput("lines", "nothing to ship")
+        for line_id, quantity in quantities.items():
+            line = self.line(line_id)
+            if not 0 < quantity <= line.quantity - line.shipped_quantity:
+                raise InvalidInput("lines", f"line {line_id} has {line.quantity - line.shipped_quantity} to ship")
+        for line_id, quantity in quantities.items():
+            self.line(line_id).shipped_quantity += quantity
+        shipment = Shipment(
+            shipment_id,
+            carrier_code,
+            tracking_no,
+            tuple(ShipmentLine(k, v) for k, v in quantities.items()),
+            at,
+        )
+        self.shipments.append(shipment)
+        if all(line.shipped_quantity == line.quantity for line in self.lines):
+            self._move(OrderStatus.SHIPPED, actor, f"shipped {carrier_code} {tracking_no}", at)
+        self.record(OrderShipped(occurred_at=at, order_id=self.id, shipment_id=shipment_id))
+        return shipment
+
+    def confirm_receipt(self, actor: str, at: datetime) -> None:
+        if self.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+            raise OrderNotConfirmable(f"order {self.number} is {self.status}")
+        if self.paid_at is None:  # cash on delivery: collected at the door
+            self.paid_at = at
+        self._move(OrderStatus.COMPLETED, actor, "receipt confirmed", at)
+        self.record(OrderCompleted(occurred_at=at, order_id=self.id))
+
+    def _move(self, to: OrderStatus, actor: str, reason: str, at: datetime) -> None:
+        previous = self.status if self.history else None
+        self.status = to
+        self.history.append(Transition(previous, to, actor, reason, at))
+
+
+@attrs.define(eq=False)
+class Checkout(Aggregate):
+    """One buyer's purchase across shops: one order per shop, one payment for all of them."""
+
+    buyer_id: str
+    order_ids: list[str]
+    amount_due: Money
+    payment_method: str
+    created_at: datetime
+    idempotency_key: str | None = None
+    fingerprint: str | None = None  # hash of the request, to refuse a reused key

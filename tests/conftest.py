@@ -1,0 +1,42 @@
+"""Shared fixtures: a private PostgreSQL schema per test session."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from marketcore.adapters.sqlalchemy.engine import create_engine_for, normalize_url
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of a fresh, uniquely named schema (via ``search_path``), dropped after the session.
+
+    Unreachable PostgreSQL skips the test, except under ``CI=true`` where it fails.
+    """
+    base = normalize_url(os.environ.get("MARKETCORE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+    schema = f"mc_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine_for(base.update_query_dict({"connect_timeout": "5"}), pool_size=1, max_overflow=0)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as error:
+        admin.dispose()
+        message = f"PostgreSQL unreachable at {base.render_as_string()}: {error}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

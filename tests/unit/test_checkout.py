@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import pytest
+
+from marketcore import Marketplace
+from marketcore.application.ordering.checkout import ItemRequest, SkuUnavailable
+from marketcore.domain.inventory.stock import InsufficientStock
+from marketcore.domain.ordering.orders import OrderStatus
+from marketcore.domain.shared.errors import IdempotencyConflict, InvalidInput
+from marketcore.domain.shared.money import Money
+from marketcore.testing.scenarios import a_marketplace_with
+
+
+def stock_of(m: Marketplace, product_id: str, sku_id: str) -> tuple[int, int]:
+    view = m.catalog.product(m.actor_for(m.identity.create_operator("operator@ops.test", "x" * 8).id), product_id)
+    level = view.stock[sku_id]
+    return level.on_hand, level.reserved
+
+
+def test_checkout_makes_one_order_per_shop_paid_by_one_amount(marketplace: Marketplace) -> None:
+    s = a_marketplace_with(marketplace, shops=2, full_reduction=(15000, 1000))
+    m = marketplace
+    m.cart.add_item(s.buyer, s.shops[0].sku_ids[0], 1)
+    m.cart.add_item(s.buyer, s.shops[0].sku_ids[1], 1)
+    m.cart.add_item(s.buyer, s.shops[1].sku_ids[0], 1)
+    result = m.checkout.checkout(s.buyer, s.address_id, "sandbox")
+    assert [o.shop_id for o in result.orders] == [s.shops[0].id, s.shops[1].id]
+    assert all(o.status is OrderStatus.PENDING_PAYMENT for o in result.orders)
+    first, second = result.orders
+    assert first.discount == Money(1000)  # 10000 + 10100 reaches the 150-yuan tier
+    assert sum(line.discount.amount for line in first.lines) == 1000
+    assert second.discount == Money(0)
+    assert result.checkout.amount_due == first.total + second.total == Money(20100 - 1000 + 10000)
+    assert m.cart.view(s.buyer).shops == ()
+
+
+def test_checkout_reserves_stock_and_payment_commits_it(marketplace: Marketplace) -> None:
+    s = a_marketplace_with(marketplace, shops=1, stock=5)
+    m, shop = marketplace, s.shops[0]
+    result = m.checkout.checkout(s.buyer, s.address_id, "sandbox", [ItemRequest(shop.sku_ids[0], 2)])
+    assert stock_of(m, shop.product_ids[0], shop.sku_ids[0]) == (5, 2)
+    payment = m.payments.start(s.buyer, result.checkout.id, "sandbox")
+    m.payments.complete_sandbox(s.buyer, payment.id, succeeded=True)
+    assert stock_of(m, shop.product_ids[0], shop.sku_ids[0]) == (3, 0)
+    assert m.orders.order(s.buyer, result.orders[0].id).status is OrderStatus.AWAITING_SHIPMENT
+
+
+def test_checkout_refuses_more_than_is_available_and_changes_nothing(marketplace: Marketplace) -> None:
+    s = a_marketplace_with(marketplace, shops=2, stock=3)
+    m = marketplace
+    items = [ItemRequest(s.shops[0].sku_ids[0], 1), ItemRequest(s.shops[1].sku_ids[0], 4)]
+    with pytest.raises(InsufficientStock):
+        m.checkout.checkout(s.buyer, s.address_id, "sandbox", items)
+    assert stock_of(m, s.shops[0].product_ids[0], s.shops[0].sku_ids[0]) == (3, 0)
+
+
+def test_a_retry_with_the_same_idempotency_key_returns_the_first_checkout(marketplace: Marketplace) -> None:
+    s = a_marketplace_with(marketplace, shops=1)
+    m, items = marketplace, [ItemRequest(s.shops[0].sku_ids[0], 1)]
+    first = m.checkout.checkout(s.buyer, s.address_id, "sandbox", items, idempotency_key="k-1")
+    again = m.checkout.checkout(s.buyer, s.address_id, "sandbox", items, idempotency_key="k-1")
+    assert again.checkout.id == first.checkout.id
+    assert [o.id for o in again.orders] == [o.id for o in first.orders]
+    assert stock_of(m, s.shops[0].product_ids[0], s.shops[0].sku_ids[0]) == (10, 1)
+    with pytest.raises(IdempotencyConflict):
+        m.checkout.checkout(s.buyer, s.address_id, "sandbox", [ItemRequest(s.shops[0].sku_ids[0], 2)], idempotency_key="k-1")
+
+
+def test_cash_on_delivery_orders_await_shipment_unpaid(marketplace: Marketplace) -> None:
+    s = a_marketplace_with(marketplace, shops=1)
+    result = marketplace.checkout.checkout(s.buyer, s.address_id, "cod", [ItemRequest(s.shops[0].sku_ids[0], 1)])
+    (order,) = result.orders
+    assert order.status is OrderStatus.AWAITING_SHIPMENT
+    assert not order.is_paid
+
+
+def test_delisted_products_cannot_be_bought(marketplace: Marketplace) -> None:
+    s = a_marketplace_with(marketplace, shops=1)
+    shop = s.shops[0]
+    marketplace.catalog.delist(shop.staff, shop.id, shop.product_ids[0])
+    with pytest.raises(SkuUnavailable):
+        marketplace.checkout.checkout(s.buyer, s.address_id, "sandbox", [ItemRequest(shop.sku_ids[0], 1)])
+
+
+def test_suspended_shops_sell_nothing(marketplace: Marketplace) -> None:
+    s = a_marketplace_with(marketplace, shops=1)
+    marketplace.shops.suspend(s.operator, s.shops[0].id, "fake goods")
+    with pytest.raises(SkuUnavailable):
+        marketplace.checkout.preview(s.buyer, s.address_id, [ItemRequest(s.shops[0].sku_ids[0], 1)])
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 1000])
+def test_quantities_out_of_range_name_the_field(marketplace: Marketplace, quantity: int) -> None:
+    s = a_marketplace_with(marketplace, shops=1)
+    with pytest.raises(InvalidInput) as error:
+        marketplace.checkout.preview(s.buyer, s.address_id, [ItemRequest(s.shops[0].sku_ids[0], quantity)])
+    assert error.value.field == "items[0].quantity"
+
+
+def test_unknown_payment_methods_are_refused(marketplace: Marketplace) -> None:
+    s = a_marketplace_with(marketplace, shops=1)
+    with pytest.raises(InvalidInput) as error:
+        marketplace.checkout.checkout(s.buyer, s.address_id, "bitcoin", [ItemRequest(s.shops[0].sku_ids[0], 1)])
+    assert error.value.field == "payment_method"
