@@ -12,7 +12,9 @@ from marketcore.testing.scenarios import a_marketplace_with
 
 
 def stock_of(m: Marketplace, product_id: str, sku_id: str) -> tuple[int, int]:
-    view = m.catalog.product(m.actor_for(m.identity.create_operator("operator@ops.test", "x" * 8).id), product_id)
+    view = m.catalog.product(
+        m.actor_for(m.identity.create_operator("operator@ops.test", "x" * 8).id), product_id
+    )
     level = view.stock[sku_id]
     return level.on_hand, level.reserved
 
@@ -63,12 +65,16 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_checkout(market
     assert [o.id for o in again.orders] == [o.id for o in first.orders]
     assert stock_of(m, s.shops[0].product_ids[0], s.shops[0].sku_ids[0]) == (10, 1)
     with pytest.raises(IdempotencyConflict):
-        m.checkout.checkout(s.buyer, s.address_id, "sandbox", [ItemRequest(s.shops[0].sku_ids[0], 2)], idempotency_key="k-1")
+        m.checkout.checkout(
+            s.buyer, s.address_id, "sandbox", [ItemRequest(s.shops[0].sku_ids[0], 2)], idempotency_key="k-1"
+        )
 
 
 def test_cash_on_delivery_orders_await_shipment_unpaid(marketplace: Marketplace) -> None:
     s = a_marketplace_with(marketplace, shops=1)
-    result = marketplace.checkout.checkout(s.buyer, s.address_id, "cod", [ItemRequest(s.shops[0].sku_ids[0], 1)])
+    result = marketplace.checkout.checkout(
+        s.buyer, s.address_id, "cod", [ItemRequest(s.shops[0].sku_ids[0], 1)]
+    )
     (order,) = result.orders
     assert order.status is OrderStatus.AWAITING_SHIPMENT
     assert not order.is_paid
@@ -100,5 +106,7 @@ def test_quantities_out_of_range_name_the_field(marketplace: Marketplace, quanti
 def test_unknown_payment_methods_are_refused(marketplace: Marketplace) -> None:
     s = a_marketplace_with(marketplace, shops=1)
     with pytest.raises(InvalidInput) as error:
-        marketplace.checkout.checkout(s.buyer, s.address_id, "bitcoin", [ItemRequest(s.shops[0].sku_ids[0], 1)])
+        marketplace.checkout.checkout(
+            s.buyer, s.address_id, "bitcoin", [ItemRequest(s.shops[0].sku_ids[0], 1)]
+        )
     assert error.value.field == "payment_method"

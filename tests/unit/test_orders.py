@@ -18,7 +18,9 @@ from marketcore.testing.scenarios import Scenario, a_marketplace_with
 
 def paid_order(s: Scenario, quantity: int = 2) -> str:
     m = s.marketplace
-    result = m.checkout.checkout(s.buyer, s.address_id, "sandbox", [ItemRequest(s.shops[0].sku_ids[0], quantity)])
+    result = m.checkout.checkout(
+        s.buyer, s.address_id, "sandbox", [ItemRequest(s.shops[0].sku_ids[0], quantity)]
+    )
     payment = m.payments.start(s.buyer, result.checkout.id, "sandbox")
     m.payments.complete_sandbox(s.buyer, payment.id, succeeded=True)
     return result.orders[0].id
@@ -27,7 +29,9 @@ def paid_order(s: Scenario, quantity: int = 2) -> str:
 def test_cancelling_an_unpaid_order_closes_it_and_releases_stock(marketplace: Marketplace) -> None:
     s = a_marketplace_with(marketplace, shops=1, stock=4)
     shop = s.shops[0]
-    result = marketplace.checkout.checkout(s.buyer, s.address_id, "sandbox", [ItemRequest(shop.sku_ids[0], 3)])
+    result = marketplace.checkout.checkout(
+        s.buyer, s.address_id, "sandbox", [ItemRequest(shop.sku_ids[0], 3)]
+    )
     order = marketplace.orders.cancel(s.buyer, result.orders[0].id)
     assert order.status is OrderStatus.CLOSED
     assert [t.to_status for t in order.history] == [OrderStatus.PENDING_PAYMENT, OrderStatus.CLOSED]
@@ -44,7 +48,9 @@ def test_a_paid_order_cannot_be_cancelled_in_the_skeleton(marketplace: Marketpla
 def test_cannot_ship_an_unpaid_order(marketplace: Marketplace) -> None:
     s = a_marketplace_with(marketplace, shops=1)
     shop = s.shops[0]
-    result = marketplace.checkout.checkout(s.buyer, s.address_id, "sandbox", [ItemRequest(shop.sku_ids[0], 1)])
+    result = marketplace.checkout.checkout(
+        s.buyer, s.address_id, "sandbox", [ItemRequest(shop.sku_ids[0], 1)]
+    )
     with pytest.raises(OrderNotShippable):
         marketplace.orders.ship(shop.staff, shop.id, result.orders[0].id, "SF", "SF1")
 

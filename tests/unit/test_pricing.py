@@ -13,7 +13,9 @@ NOW = datetime(2026, 11, 11, tzinfo=UTC)
 
 
 def reduction(id: str, shop: str, *tiers: tuple[int, int]) -> FullReduction:
-    return FullReduction.create(id, shop, f"满减 {id}", list(tiers), NOW - timedelta(days=1), NOW + timedelta(days=1))
+    return FullReduction.create(
+        id, shop, f"满减 {id}", list(tiers), NOW - timedelta(days=1), NOW + timedelta(days=1)
+    )
 
 
 def line(key: str, shop: str, unit: int, qty: int = 1) -> PricingLine:

@@ -30,7 +30,8 @@ from marketcore.domain.cart.carts import Cart
 from marketcore.domain.catalog.categories import Category
 from marketcore.domain.catalog.products import Product, ProductStatus
 from marketcore.domain.identity.users import User
-from marketcore.domain.ordering.orders import Checkout, Order as ShopOrder, OrderStatus
+from marketcore.domain.ordering.orders import Checkout, OrderStatus
+from marketcore.domain.ordering.orders import Order as ShopOrder
 from marketcore.domain.payments.payments import Payment
 from marketcore.domain.promotions.promotions import FullReduction
 from marketcore.domain.reviews.reviews import Review

@@ -46,7 +46,9 @@ class MemoryUnitOfWork_(Repositories, MemoryUnitOfWork):
     """An in-memory transaction with every repository attached."""
 
 
-def uow_factory(settings: Settings, engine: Engine | None, memory: MemoryDatabase | None) -> Callable[[], Any]:
+def uow_factory(
+    settings: Settings, engine: Engine | None, memory: MemoryDatabase | None
+) -> Callable[[], Any]:
     if engine is not None:
         return lambda: SqlUnitOfWork(engine)
     assert memory is not None
@@ -80,9 +82,7 @@ class Container(containers.DeclarativeContainer):
     hasher = providers.Singleton(Argon2PasswordHasher)
     gateways = providers.Singleton(enabled_gateways, settings)
     risk_engine = providers.Singleton(RiskEngine, providers.Callable(risk_rules, settings))
-    payment_window = providers.Callable(
-        lambda s: timedelta(minutes=s.payment_window_minutes), settings
-    )
+    payment_window = providers.Callable(lambda s: timedelta(minutes=s.payment_window_minutes), settings)
 
     identity = providers.Singleton(IdentityService, uow, clock, hasher)
     shops = providers.Singleton(ShopsService, uow, clock)

@@ -27,7 +27,13 @@ class DemoAccounts:
 
 _PRODUCTS: dict[int, list[tuple[str, str, list[tuple[str, tuple[str, ...]]], int, int]]] = {
     0: [
-        ("Phones", "Mi Phone 14", [("colour", ("black", "white")), ("storage", ("128GB", "256GB"))], 399900, 20),
+        (
+            "Phones",
+            "Mi Phone 14",
+            [("colour", ("black", "white")), ("storage", ("128GB", "256GB"))],
+            399900,
+            20,
+        ),
         ("Headphones", "Wireless Earbuds Pro", [("colour", ("white",))], 59900, 50),
         ("Phones", "Budget Phone A3", [("colour", ("blue", "green"))], 99900, 3),
     ],
@@ -60,7 +66,12 @@ def seed(marketplace: Marketplace) -> DemoAccounts:
         merchant = m.identity.register(email, PASSWORD, f"Merchant {index + 1}")
         staff = m.actor_for(merchant.id)
         application = m.shops.apply(
-            staff, shop_name, f"{shop_name}: a demo shop", f"{shop_name} Ltd", f"91330100MA{index:08d}", "13800000000"
+            staff,
+            shop_name,
+            f"{shop_name}: a demo shop",
+            f"{shop_name} Ltd",
+            f"91330100MA{index:08d}",
+            "13800000000",
         )
         shop = m.shops.approve(op, application.id)
         m.shops.set_shipping_fee(staff, shop.id, fee)
@@ -83,8 +94,16 @@ def seed(marketplace: Marketplace) -> DemoAccounts:
                 for n, combo in enumerate(combos)
             ]
             view = m.catalog.create_product(
-                staff, shop.id, title, leaves[category].id, None, f"{title}, sold by {shop_name}.",
-                [f"https://img.demo.marketcore/{index}/{len(product_ids)}.jpg"], {"origin": "China"}, sales, skus,
+                staff,
+                shop.id,
+                title,
+                leaves[category].id,
+                None,
+                f"{title}, sold by {shop_name}.",
+                [f"https://img.demo.marketcore/{index}/{len(product_ids)}.jpg"],
+                {"origin": "China"},
+                sales,
+                skus,
             )
             m.catalog.submit(staff, shop.id, view.product.id)
             m.catalog.approve(op, view.product.id)
@@ -92,14 +111,25 @@ def seed(marketplace: Marketplace) -> DemoAccounts:
             product_ids.append(view.product.id)
             sku_ids.append(view.product.skus[0].id)
         m.promotions.create_full_reduction(
-            staff, shop.id, "满200减20, 满500减60", [(20000, 2000), (50000, 6000)],
-            now - timedelta(days=1), now + timedelta(days=365),
+            staff,
+            shop.id,
+            "满200减20, 满500减60",
+            [(20000, 2000), (50000, 6000)],
+            now - timedelta(days=1),
+            now + timedelta(days=365),
         )
         shop_ids.append(shop.id)
         merchant_emails.append(email)
     buyer = m.identity.register("buyer@demo.marketcore", PASSWORD, "Demo Buyer")
     address = m.identity.add_address(
-        m.actor_for(buyer.id), "Li Lei", "13900000000", "Zhejiang", "Hangzhou", "Xihu", "1 Longjing Road", "310000"
+        m.actor_for(buyer.id),
+        "Li Lei",
+        "13900000000",
+        "Zhejiang",
+        "Hangzhou",
+        "Xihu",
+        "1 Longjing Road",
+        "310000",
     )
     return DemoAccounts(
         operator_email=operator.email,

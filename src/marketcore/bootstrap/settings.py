@@ -95,7 +95,9 @@ class Settings:
                 raise InvalidSettings("payment_gateways", f"choose from {', '.join(KNOWN_GATEWAYS)}")
             values["payment_gateways"] = tuple(dict.fromkeys(codes))
         if "payment_window_minutes" in raw:
-            values["payment_window_minutes"] = _int("payment_window_minutes", raw["payment_window_minutes"], 1, 10_080)
+            values["payment_window_minutes"] = _int(
+                "payment_window_minutes", raw["payment_window_minutes"], 1, 10_080
+            )
         if "velocity_checkouts_per_hour" in raw:
             values["velocity_checkouts_per_hour"] = _int(
                 "velocity_checkouts_per_hour", raw["velocity_checkouts_per_hour"], 1, 1_000_000

@@ -33,7 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     operator.add_argument("--name", default="Operator")
 
     demo = commands.add_parser("demo", help="a fresh seeded marketplace on SQLite, served")
-    demo.add_argument("--database", default=DEMO_DATABASE, help=f"SQLite file, recreated (default {DEMO_DATABASE})")
+    demo.add_argument(
+        "--database", default=DEMO_DATABASE, help=f"SQLite file, recreated (default {DEMO_DATABASE})"
+    )
     demo.add_argument("--no-serve", action="store_true", help="seed and print the tour, then exit")
     _server_options(demo)
 

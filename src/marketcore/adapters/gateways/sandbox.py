@@ -22,6 +22,8 @@ class SandboxGateway:
     def create(self, request: PaymentRequest) -> PaymentStarted | PaymentDeclined:
         return PaymentStarted(
             provider_reference=f"sbx_{request.payment_id}",
-            next_action=NextAction(NextActionKind.REDIRECT, f"/api/v1/payments/{request.payment_id}/sandbox-complete"),
+            next_action=NextAction(
+                NextActionKind.REDIRECT, f"/api/v1/payments/{request.payment_id}/sandbox-complete"
+            ),
             status=PaymentStatus.REQUIRES_ACTION,
         )

@@ -74,9 +74,7 @@ class CartService(Service[CartUnitOfWork]):
             uow.commit()
         return view
 
-    def update_item(
-        self, actor: Actor, sku_id: str, quantity: int | None, selected: bool | None
-    ) -> CartView:
+    def update_item(self, actor: Actor, sku_id: str, quantity: int | None, selected: bool | None) -> CartView:
         buyer_id = actor.require_user()
         with self._uow() as uow:
             cart = uow.carts.get(buyer_id)

@@ -172,8 +172,11 @@ class CatalogService(Service[CatalogUnitOfWork]):
                 if isinstance(stock_delta, bool) or abs(stock_delta) > MAX_INITIAL_STOCK:
                     raise InvalidInput("stock_delta", f"must be within ±{MAX_INITIAL_STOCK}")
                 adjusted = uow.stock.adjust(
-                    sku_id, stock_delta, (reason or "merchant adjustment")[:200],
-                    f"user:{actor.user_id}", self._clock.now(),
+                    sku_id,
+                    stock_delta,
+                    (reason or "merchant adjustment")[:200],
+                    f"user:{actor.user_id}",
+                    self._clock.now(),
                 )
                 if not adjusted:
                     raise InsufficientStock("stock cannot fall below the units already reserved")

@@ -19,9 +19,7 @@ from marketcore.domain.shared.errors import AlreadyExists, NotFound, Unauthentic
 
 
 class IdentityService(Service[IdentityUnitOfWork]):
-    def __init__(
-        self, uow: Callable[[], IdentityUnitOfWork], clock: Clock, hasher: PasswordHasher
-    ) -> None:
+    def __init__(self, uow: Callable[[], IdentityUnitOfWork], clock: Clock, hasher: PasswordHasher) -> None:
         super().__init__(uow, clock)
         self._hasher = hasher
 
@@ -31,7 +29,9 @@ class IdentityService(Service[IdentityUnitOfWork]):
         with self._uow() as uow:
             if uow.users.get_by_email(email) is not None:
                 raise AlreadyExists("an account with this e-mail already exists")
-            user = User.register(new_id(), email, self._hasher.hash(password), display_name, self._clock.now())
+            user = User.register(
+                new_id(), email, self._hasher.hash(password), display_name, self._clock.now()
+            )
             uow.users.add(user)
             uow.commit()
         return user
@@ -51,7 +51,9 @@ class IdentityService(Service[IdentityUnitOfWork]):
         with self._uow() as uow:
             user = uow.users.get_by_email(email)
             if user is None:
-                user = User.register(new_id(), email, self._hasher.hash(password), display_name, self._clock.now())
+                user = User.register(
+                    new_id(), email, self._hasher.hash(password), display_name, self._clock.now()
+                )
                 uow.users.add(user)
             user.grant(Role.OPERATOR)
             uow.commit()

@@ -225,7 +225,8 @@ class CheckoutService(Service[OrderingUnitOfWork]):
                     unit_price=priced.line.unit_price,
                     quantity=priced.line.quantity,
                     discounts=[
-                        LineDiscount(a.promotion_id, a.label, a.amount, str(a.funder)) for a in priced.allocations
+                        LineDiscount(a.promotion_id, a.label, a.amount, str(a.funder))
+                        for a in priced.allocations
                     ],
                 )
             )
@@ -269,7 +270,9 @@ class CheckoutService(Service[OrderingUnitOfWork]):
         wanted: dict[str, int] = {}
         for index, item in enumerate(items):
             check_quantity(item.quantity, f"items[{index}].quantity")
-            wanted[item.sku_id] = check_quantity(wanted.get(item.sku_id, 0) + item.quantity, f"items[{index}].quantity")
+            wanted[item.sku_id] = check_quantity(
+                wanted.get(item.sku_id, 0) + item.quantity, f"items[{index}].quantity"
+            )
         facts: dict[str, QuotedLine] = {}
         pricing_lines: list[PricingLine] = []
         shop_ids: list[str] = []
@@ -308,5 +311,3 @@ def _address_fingerprint(address: AddressSnapshot) -> str:
 def _order_number(at: datetime) -> str:
     """Human-readable and not enumerable: the date, then twelve random digits."""
     return at.strftime("%Y%m%d") + f"{secrets.randbelow(10**12):012d}"
-
-

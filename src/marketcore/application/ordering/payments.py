@@ -94,7 +94,7 @@ class PaymentService(Service[OrderingUnitOfWork]):
         pending = [o for o in orders if o.status is OrderStatus.PENDING_PAYMENT]
         for order in pending:
             order.mark_paid(now)
-        lines = sorted(((line.sku_id, line.quantity, o.id) for o in pending for line in o.lines))
+        lines = sorted((line.sku_id, line.quantity, o.id) for o in pending for line in o.lines)
         for sku_id, quantity, order_id in lines:
             uow.stock.commit(sku_id, quantity, f"order:{order_id}", now)
 

@@ -18,9 +18,7 @@ class Category(Aggregate):
     commission_rate_bps: int  # basis points of the settlement base, 500 = 5 %
 
     @classmethod
-    def create(
-        cls, id: str, name: str, parent: Category | None, commission_rate_bps: int
-    ) -> Category:
+    def create(cls, id: str, name: str, parent: Category | None, commission_rate_bps: int) -> Category:
         if not 0 <= commission_rate_bps <= MAX_COMMISSION_BPS:
             raise InvalidInput("commission_rate_bps", f"must be 0 to {MAX_COMMISSION_BPS}")
         return cls(

@@ -233,10 +233,10 @@ def _check_combination(
     field: str, attributes: Mapping[str, str], specs: Mapping[str, frozenset[str]]
 ) -> tuple[str, ...]:
     if set(attributes) != set(specs):
-        raise InvalidInput(f"{field}.attributes", f"must name exactly: {', '.join(sorted(specs)) or 'nothing'}")
+        raise InvalidInput(
+            f"{field}.attributes", f"must name exactly: {', '.join(sorted(specs)) or 'nothing'}"
+        )
     for name, value in attributes.items():
         if value not in specs[name]:
             raise InvalidInput(f"{field}.attributes.{name}", f"{value!r} is not one of the declared values")
     return tuple(attributes[name] for name in sorted(specs))
-
-

@@ -75,9 +75,7 @@ class User(Aggregate):
     addresses: list[Address] = attrs.Factory(list)
 
     @classmethod
-    def register(
-        cls, id: str, email: str, password_hash: str, display_name: str, at: datetime
-    ) -> User:
+    def register(cls, id: str, email: str, password_hash: str, display_name: str, at: datetime) -> User:
         user = cls(
             id,
             email=normalise_email(email),

@@ -264,7 +264,9 @@ class Order(Aggregate):
         for line_id, quantity in quantities.items():
             line = self.line(line_id)
             if not 0 < quantity <= line.quantity - line.shipped_quantity:
-                raise InvalidInput("lines", f"line {line_id} has {line.quantity - line.shipped_quantity} to ship")
+                raise InvalidInput(
+                    "lines", f"line {line_id} has {line.quantity - line.shipped_quantity} to ship"
+                )
         for line_id, quantity in quantities.items():
             self.line(line_id).shipped_quantity += quantity
         shipment = Shipment(

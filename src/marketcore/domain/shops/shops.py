@@ -125,7 +125,7 @@ class Shop(Aggregate):
     owner_id: str
     opened_at: datetime
     status: ShopStatus = ShopStatus.OPEN
-    shipping_fee: Money = Money(0)  # flat fee per shop order until freight templates arrive
+    shipping_fee: Money = attrs.Factory(Money.zero)  # flat fee per shop order until freight templates
     staff_ids: frozenset[str] = frozenset()
     history: list[ShopStatusChange] = attrs.Factory(list)
 
