@@ -22,10 +22,19 @@ from marketcore.adapters.documents import (
     In,
     Order,
 )
+from marketcore.application.cart import ports as cart_ports
+from marketcore.application.catalog import ports as catalog_ports
 from marketcore.application.catalog.ports import ProductQuery, ProductSort
+from marketcore.application.identity import ports as identity_ports
 from marketcore.application.inventory.ports import StockLedger
+from marketcore.application.ordering import ports as ordering_ports
+from marketcore.application.payments import ports as payments_ports
+from marketcore.application.promotions import ports as promotions_ports
+from marketcore.application.reviews import ports as reviews_ports
 from marketcore.application.reviews.ports import RatingSummary
+from marketcore.application.risk import ports as risk_ports
 from marketcore.application.shared.ports import Page, PageRequest
+from marketcore.application.shops import ports as shops_ports
 from marketcore.domain.cart.carts import Cart
 from marketcore.domain.catalog.categories import Category
 from marketcore.domain.catalog.products import Product, ProductStatus
@@ -320,10 +329,27 @@ class RiskRecordRepository(DocumentRepository[RiskRecord]):
 
 
 class Repositories:
-    """Mixed into both units of work: the same repositories over whichever store is open."""
+    """Mixed into both units of work: the same repositories over whichever store is open.
+
+    Attributes are typed with the application's port protocols, so mypy can prove that one unit
+    of work satisfies every context's unit-of-work protocol (see ``bootstrap/container.py``).
+    """
 
     documents: DocumentStore
     stock: StockLedger
+    users: identity_ports.UserRepository
+    shop_applications: shops_ports.ShopApplicationRepository
+    shops: shops_ports.ShopRepository
+    categories: catalog_ports.CategoryRepository
+    products: catalog_ports.ProductRepository
+    carts: cart_ports.CartRepository
+    promotions: promotions_ports.PromotionRepository
+    checkouts: ordering_ports.CheckoutRepository
+    orders: ordering_ports.OrderRepository
+    payments: payments_ports.PaymentRepository
+    reviews: reviews_ports.ReviewRepository
+    blacklist: risk_ports.BlacklistRepository
+    risk_records: risk_ports.RiskRecordRepository
 
     def _attach_repositories(self) -> None:
         store = self.documents

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from dependency_injector import containers, providers
 from sqlalchemy.engine import Engine
@@ -18,17 +17,25 @@ from marketcore.adapters.passwords.argon2 import Argon2PasswordHasher
 from marketcore.adapters.repositories import Repositories
 from marketcore.adapters.sqlalchemy.engine import create_engine_for
 from marketcore.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
+from marketcore.application.cart.ports import CartUnitOfWork
 from marketcore.application.cart.services import CartService
+from marketcore.application.catalog.ports import CatalogUnitOfWork
 from marketcore.application.catalog.services import CatalogService
+from marketcore.application.identity.ports import IdentityUnitOfWork
 from marketcore.application.identity.services import IdentityService
 from marketcore.application.ordering.checkout import CheckoutService
 from marketcore.application.ordering.orders import OrderService
 from marketcore.application.ordering.payments import PaymentService
+from marketcore.application.ordering.ports import OrderingUnitOfWork
 from marketcore.application.payments.ports import PaymentGateway
+from marketcore.application.promotions.ports import PromotionsUnitOfWork
 from marketcore.application.promotions.services import PromotionsService
+from marketcore.application.reviews.ports import ReviewsUnitOfWork
 from marketcore.application.reviews.services import ReviewService
+from marketcore.application.risk.ports import RiskRule, RiskUnitOfWork
 from marketcore.application.risk.rules import BlacklistRule, VelocityRule
 from marketcore.application.risk.services import RiskEngine, RiskService
+from marketcore.application.shops.ports import ShopsUnitOfWork
 from marketcore.application.shops.services import ShopsService
 from marketcore.bootstrap.settings import Settings
 
@@ -38,21 +45,39 @@ GATEWAYS: dict[str, Callable[[], PaymentGateway]] = {
 }
 
 
-class SqlUnitOfWork(Repositories, SqlAlchemyUnitOfWork):
+class SqlAlchemyMarketUnitOfWork(Repositories, SqlAlchemyUnitOfWork):
     """A SQLAlchemy transaction with every repository attached."""
 
 
-class MemoryUnitOfWork_(Repositories, MemoryUnitOfWork):
+class MemoryMarketUnitOfWork(Repositories, MemoryUnitOfWork):
     """An in-memory transaction with every repository attached."""
 
 
-def uow_factory(
-    settings: Settings, engine: Engine | None, memory: MemoryDatabase | None
-) -> Callable[[], Any]:
+MarketUnitOfWork = SqlAlchemyMarketUnitOfWork | MemoryMarketUnitOfWork
+
+
+def uow_factory(engine: Engine | None, memory: MemoryDatabase | None) -> Callable[[], MarketUnitOfWork]:
     if engine is not None:
-        return lambda: SqlUnitOfWork(engine)
-    assert memory is not None
-    return lambda: MemoryUnitOfWork_(memory)
+        return lambda: SqlAlchemyMarketUnitOfWork(engine)
+    if memory is None:
+        raise ValueError("neither a database engine nor an in-memory database")
+    return lambda: MemoryMarketUnitOfWork(memory)
+
+
+def _satisfies_every_context(
+    uow: MarketUnitOfWork,
+) -> tuple[
+    IdentityUnitOfWork,
+    ShopsUnitOfWork,
+    CatalogUnitOfWork,
+    PromotionsUnitOfWork,
+    CartUnitOfWork,
+    OrderingUnitOfWork,
+    ReviewsUnitOfWork,
+    RiskUnitOfWork,
+]:
+    """Never called: makes mypy prove the one unit of work fits every context's protocol."""
+    return (uow, uow, uow, uow, uow, uow, uow, uow)
 
 
 def make_engine(settings: Settings) -> Engine | None:
@@ -69,7 +94,7 @@ def enabled_gateways(settings: Settings) -> dict[str, PaymentGateway]:
     return {code: GATEWAYS[code]() for code in settings.payment_gateways}
 
 
-def risk_rules(settings: Settings) -> list[Any]:
+def risk_rules(settings: Settings) -> list[RiskRule]:
     return [BlacklistRule(), VelocityRule(settings.velocity_checkouts_per_hour, timedelta(hours=1))]
 
 
@@ -78,7 +103,7 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     engine = providers.Singleton(make_engine, settings)
     memory = providers.Singleton(make_memory, settings)
-    uow = providers.Singleton(uow_factory, settings, engine, memory)
+    uow = providers.Singleton(uow_factory, engine, memory)
     hasher = providers.Singleton(Argon2PasswordHasher)
     gateways = providers.Singleton(enabled_gateways, settings)
     risk_engine = providers.Singleton(RiskEngine, providers.Callable(risk_rules, settings))
