@@ -68,3 +68,28 @@ def test_twenty_buyers_for_the_last_five_units_make_exactly_five_orders(marketpl
     assert (level.on_hand, level.reserved) == (UNITS, UNITS)
     assert sum(m.on_hand_delta for m in movements) == level.on_hand
     assert sum(m.reserved_delta for m in movements) == level.reserved
+
+
+def test_racing_retries_with_one_idempotency_key_place_one_checkout(marketplace: Marketplace) -> None:
+    scenario = a_marketplace_with(marketplace, shops=1, listed_skus=1, stock=UNITS)
+    sku_id = scenario.shops[0].sku_ids[0]
+    retries = 8
+    barrier = threading.Barrier(retries)
+    checkout_ids: list[str] = []
+
+    def retry() -> None:
+        barrier.wait()
+        result = marketplace.checkout.checkout(
+            scenario.buyer, scenario.address_id, "sandbox", [ItemRequest(sku_id, 2)], idempotency_key="same"
+        )
+        checkout_ids.append(result.checkout.id)
+
+    threads = [threading.Thread(target=retry) for _ in range(retries)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(checkout_ids) == retries and len(set(checkout_ids)) == 1
+    with marketplace.container.uow()() as uow:
+        level = uow.stock.get_many([sku_id])[sku_id]
+    assert level.reserved == 2
