@@ -110,3 +110,16 @@ def test_unknown_payment_methods_are_refused(marketplace: Marketplace) -> None:
             s.buyer, s.address_id, "bitcoin", [ItemRequest(s.shops[0].sku_ids[0], 1)]
         )
     assert error.value.field == "payment_method"
+
+
+def test_a_payment_retry_with_the_same_idempotency_key_returns_the_first_payment(
+    marketplace: Marketplace,
+) -> None:
+    s = a_marketplace_with(marketplace, shops=1)
+    m = marketplace
+    result = m.checkout.checkout(s.buyer, s.address_id, "sandbox", [ItemRequest(s.shops[0].sku_ids[0], 1)])
+    first = m.payments.start(s.buyer, result.checkout.id, "sandbox", idempotency_key="pay-1")
+    assert m.payments.start(s.buyer, result.checkout.id, "sandbox", idempotency_key="pay-1").id == first.id
+    other = m.checkout.checkout(s.buyer, s.address_id, "sandbox", [ItemRequest(s.shops[0].sku_ids[0], 1)])
+    with pytest.raises(IdempotencyConflict):
+        m.payments.start(s.buyer, other.checkout.id, "sandbox", idempotency_key="pay-1")

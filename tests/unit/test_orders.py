@@ -97,3 +97,11 @@ def test_cash_on_delivery_stock_leaves_the_ledger_at_shipment(marketplace: Marke
     assert (level.on_hand, level.reserved) == (3, 0)
     order = m.orders.confirm_receipt(s.buyer, result.orders[0].id)
     assert order.status is OrderStatus.COMPLETED and order.is_paid
+
+
+def test_shipping_a_line_the_order_does_not_have_is_bad_input(marketplace: Marketplace) -> None:
+    s = a_marketplace_with(marketplace, shops=1)
+    shop = s.shops[0]
+    with pytest.raises(InvalidInput) as error:
+        marketplace.orders.ship(shop.staff, shop.id, paid_order(s), "SF", "SF1", {"no-such-line": 1})
+    assert error.value.field == "lines"

@@ -62,3 +62,11 @@ def test_a_draft_product_is_invisible_to_the_public_but_not_to_its_shop(marketpl
     with pytest.raises(NotFound):
         marketplace.catalog.product(Actor.anonymous(), shop.product_ids[0])
     assert marketplace.catalog.product(shop.staff, shop.product_ids[0]).product.id == shop.product_ids[0]
+
+
+def test_a_shops_promotions_are_listed_only_to_its_staff(marketplace: Marketplace) -> None:
+    s = a_marketplace_with(marketplace, shops=2, full_reduction=(10000, 500))
+    mine, theirs = s.shops
+    assert len(marketplace.promotions.for_shop(mine.staff, mine.id)) == 1
+    with pytest.raises(NotFound):
+        marketplace.promotions.for_shop(mine.staff, theirs.id)

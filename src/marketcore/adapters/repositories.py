@@ -31,7 +31,7 @@ from marketcore.application.ordering import ports as ordering_ports
 from marketcore.application.payments import ports as payments_ports
 from marketcore.application.promotions import ports as promotions_ports
 from marketcore.application.reviews import ports as reviews_ports
-from marketcore.application.reviews.ports import RatingSummary
+from marketcore.application.reviews.ports import RatingSummary, ShopScoreSummary
 from marketcore.application.risk import ports as risk_ports
 from marketcore.application.shared.ports import Page, PageRequest
 from marketcore.application.shops import ports as shops_ports
@@ -128,6 +128,7 @@ PAYMENTS = DocumentSpec(
     Payment,
     columns=(Column("checkout_id", str), Column("status", str)),
     extract=lambda p: {"checkout_id": p.checkout_id, "status": p.status.value},
+    keys=lambda p: [f"payment-idempotency:{p.buyer_id}:{p.idempotency_key}"] if p.idempotency_key else [],
 )
 REVIEWS = DocumentSpec(
     "reviews",
@@ -295,6 +296,9 @@ class PaymentRepository(DocumentRepository[Payment]):
     def for_checkout(self, checkout_id: str) -> list[Payment]:
         return self._find([Eq("checkout_id", checkout_id)], (Order("id", False),))
 
+    def get_by_idempotency_key(self, buyer_id: str, key: str) -> Payment | None:
+        return self._store.get_by_key(self._spec, f"payment-idempotency:{buyer_id}:{key}")
+
 
 class ReviewRepository(DocumentRepository[Review]):
     def get_for_line(self, order_line_id: str) -> Review | None:
@@ -313,6 +317,26 @@ class ReviewRepository(DocumentRepository[Review]):
             return RatingSummary(0, None, None)
         average = sum(stars * n for stars, n in counts.items()) / total
         return RatingSummary(total, round(average, 2), round((counts[4] + counts[5]) / total, 4))
+
+    def shop_scores(self, shop_id: str, since: datetime) -> ShopScoreSummary:
+        """Averaged in Python over the shop's recent reviews; a read model replaces this at scale."""
+        scored = [
+            r.shop_scores
+            for r in self._find([Eq("shop_id", shop_id)])
+            if r.shop_scores is not None and r.created_at >= since
+        ]
+        if not scored:
+            return ShopScoreSummary(0, None, None, None)
+
+        def mean(values: list[int]) -> float:
+            return round(sum(values) / len(values), 2)
+
+        return ShopScoreSummary(
+            len(scored),
+            mean([s.description for s in scored]),
+            mean([s.service for s in scored]),
+            mean([s.logistics for s in scored]),
+        )
 
 
 class BlacklistRepository(DocumentRepository[BlacklistEntry]):

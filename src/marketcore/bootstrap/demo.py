@@ -83,7 +83,7 @@ def seed(marketplace: Marketplace) -> DemoAccounts:
             skus = [
                 (
                     SkuDraft(
-                        code=f"{title[:3].upper()}-{n}",
+                        code=f"S{index + 1}P{len(product_ids) + 1}-{n + 1}",
                         attributes=combo,
                         price=base_price + 10000 * n,
                         market_price=base_price + 10000 * n + 20000,

@@ -186,6 +186,9 @@ class CatalogService(Service[CatalogUnitOfWork]):
 
     def search(self, query: ProductQuery, page: PageRequest) -> Page[Product]:
         """Listed, approved products of open shops (a suspended shop's listings are hidden)."""
+        for name, bound in (("min_price", query.min_price), ("max_price", query.max_price)):
+            if bound is not None and bound < 0:
+                raise InvalidInput(name, "must not be negative")
         with self._uow() as uow:
             found = uow.products.search(query, page)
             shops = uow.shops.get_many({p.shop_id for p in found.items})

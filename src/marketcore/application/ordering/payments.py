@@ -13,7 +13,13 @@ from marketcore.application.shared.services import Service
 from marketcore.domain.ordering.orders import Checkout, Order, OrderStatus
 from marketcore.domain.payments.payments import Payment, PaymentRequest
 from marketcore.domain.shared.actors import Actor
-from marketcore.domain.shared.errors import Conflict, InvalidInput, NotFound
+from marketcore.domain.shared.errors import (
+    AlreadyExists,
+    Conflict,
+    IdempotencyConflict,
+    InvalidInput,
+    NotFound,
+)
 from marketcore.domain.shared.money import Money
 
 SANDBOX = "sandbox"
@@ -37,22 +43,46 @@ class PaymentService(Service[OrderingUnitOfWork]):
     def sandbox_enabled(self) -> bool:
         return SANDBOX in self._gateways
 
-    def start(self, actor: Actor, checkout_id: str, gateway_code: str) -> Payment:
+    def start(
+        self, actor: Actor, checkout_id: str, gateway_code: str, idempotency_key: str | None = None
+    ) -> Payment:
         """Start paying every unpaid order of the checkout; an open payment with the same gateway
-        is returned again rather than duplicated."""
+        is returned again rather than duplicated. A reused idempotency key returns its payment,
+        or is refused if it was used for another checkout or gateway."""
         buyer_id = actor.require_user()
         gateway = self._gateways.get(gateway_code)
         if gateway is None or gateway.pays_on_delivery:
             online = sorted(code for code, g in self._gateways.items() if not g.pays_on_delivery)
             raise InvalidInput("gateway", f"one of {', '.join(online)}")
+        if idempotency_key is not None and not 1 <= len(idempotency_key) <= 100:
+            raise InvalidInput("Idempotency-Key", "must be 1 to 100 characters")
+        try:
+            return self._start(buyer_id, checkout_id, gateway, idempotency_key)
+        except AlreadyExists:
+            if idempotency_key is None:
+                raise
+            return self._start(buyer_id, checkout_id, gateway, idempotency_key)  # the racing twin won
+
+    def _start(
+        self, buyer_id: str, checkout_id: str, gateway: PaymentGateway, idempotency_key: str | None
+    ) -> Payment:
+        gateway_code = gateway.code
         now = self._clock.now()
         with self._uow() as uow:
+            if idempotency_key is not None:
+                earlier = uow.payments.get_by_idempotency_key(buyer_id, idempotency_key)
+                if earlier is not None:
+                    if (earlier.checkout_id, earlier.gateway) != (checkout_id, gateway_code):
+                        raise IdempotencyConflict("this Idempotency-Key was used with a different request")
+                    return earlier
             checkout = self._checkout(uow, buyer_id, checkout_id)
             due = self._amount_due(checkout, uow.orders.for_checkout(checkout.id))
             for payment in uow.payments.for_checkout(checkout.id):
                 if payment.is_open and payment.gateway == gateway_code and payment.amount == due:
                     return payment
-            payment = Payment(new_id(), checkout_id, buyer_id, gateway_code, due, now)
+            payment = Payment(
+                new_id(), checkout_id, buyer_id, gateway_code, due, now, idempotency_key=idempotency_key
+            )
             payment.started(
                 gateway.create(PaymentRequest(payment.id, checkout.id, due, f"checkout {checkout.id}")), now
             )

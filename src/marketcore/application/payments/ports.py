@@ -33,6 +33,8 @@ class PaymentRepository(Protocol):
 
     def for_checkout(self, checkout_id: str) -> list[Payment]: ...
 
+    def get_by_idempotency_key(self, buyer_id: str, key: str) -> Payment | None: ...
+
 
 class PaymentsUnitOfWork(UnitOfWork, Protocol):
     payments: PaymentRepository

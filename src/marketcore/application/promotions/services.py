@@ -30,6 +30,8 @@ class PromotionsService(Service[PromotionsUnitOfWork]):
             uow.commit()
         return promotion
 
-    def for_shop(self, shop_id: str) -> list[FullReduction]:
+    def for_shop(self, actor: Actor, shop_id: str) -> list[FullReduction]:
+        """A shop's promotions, for its staff (another shop answers not found)."""
         with self._uow() as uow:
+            staff_shop(uow.shops, actor, shop_id)
             return uow.promotions.for_shop(shop_id)

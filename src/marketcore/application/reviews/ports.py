@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 import attrs
@@ -19,6 +20,16 @@ class RatingSummary:
     good_rate: float | None  # share of 4- and 5-star reviews
 
 
+@attrs.frozen
+class ShopScoreSummary:
+    """Detailed seller ratings (DSR): averages of the shop scores buyers gave in a window."""
+
+    count: int
+    description: float | None
+    service: float | None
+    logistics: float | None
+
+
 class ReviewRepository(Protocol):
     def get(self, review_id: str) -> Review | None: ...
 
@@ -29,6 +40,8 @@ class ReviewRepository(Protocol):
     def for_product(self, product_id: str, page: PageRequest) -> Page[Review]: ...
 
     def summary_for_product(self, product_id: str) -> RatingSummary: ...
+
+    def shop_scores(self, shop_id: str, since: datetime) -> ShopScoreSummary: ...
 
 
 class ReviewsUnitOfWork(UnitOfWork, Protocol):

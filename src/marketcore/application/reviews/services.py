@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
-from marketcore.application.reviews.ports import RatingSummary, ReviewsUnitOfWork
+from marketcore.application.reviews.ports import RatingSummary, ReviewsUnitOfWork, ShopScoreSummary
 from marketcore.application.shared.ids import new_id
 from marketcore.application.shared.ports import Page, PageRequest
 from marketcore.application.shared.services import Service
 from marketcore.domain.ordering.orders import OrderStatus
 from marketcore.domain.reviews.reviews import Review, ShopScores
 from marketcore.domain.shared.actors import Actor
-from marketcore.domain.shared.errors import AlreadyExists, Conflict, NotFound
+from marketcore.domain.shared.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+
+SHOP_SCORE_WINDOW = timedelta(days=180)
 
 
 class OrderNotReviewable(Conflict):
@@ -36,7 +39,10 @@ class ReviewService(Service[ReviewsUnitOfWork]):
             order = uow.orders.get(order_id)
             if order is None or order.buyer_id != buyer_id:
                 raise NotFound("order", order_id)
-            line = order.line(order_line_id)
+            try:
+                line = order.line(order_line_id)
+            except NotFound:
+                raise InvalidInput("order_line_id", "not a line of this order") from None
             if order.status is not OrderStatus.COMPLETED:
                 raise OrderNotReviewable("only completed orders can be reviewed")
             completed_at = next(t.at for t in reversed(order.history) if t.to_status is OrderStatus.COMPLETED)
@@ -63,6 +69,11 @@ class ReviewService(Service[ReviewsUnitOfWork]):
             uow.reviews.add(review)
             uow.commit()
         return review
+
+    def shop_scores(self, shop_id: str) -> ShopScoreSummary:
+        """The shop's DSR over the last 180 days, as shown on its public page."""
+        with self._uow() as uow:
+            return uow.reviews.shop_scores(shop_id, self._clock.now() - SHOP_SCORE_WINDOW)
 
     def for_product(self, product_id: str, page: PageRequest) -> tuple[Page[Review], RatingSummary]:
         with self._uow() as uow:

@@ -262,7 +262,10 @@ class Order(Aggregate):
         if not quantities:
             raise InvalidInput("lines", "nothing to ship")
         for line_id, quantity in quantities.items():
-            line = self.line(line_id)
+            try:
+                line = self.line(line_id)
+            except NotFound:
+                raise InvalidInput("lines", f"order has no line {line_id}") from None
             if not 0 < quantity <= line.quantity - line.shipped_quantity:
                 raise InvalidInput(
                     "lines", f"line {line_id} has {line.quantity - line.shipped_quantity} to ship"

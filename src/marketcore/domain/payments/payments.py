@@ -77,6 +77,7 @@ class Payment(Aggregate):
     next_action: NextAction = NextAction(NextActionKind.NONE)
     failure_reason: str | None = None
     completed_at: datetime | None = None
+    idempotency_key: str | None = None
 
     @property
     def is_open(self) -> bool:

@@ -1,0 +1,112 @@
+"""The Litestar application: ``create_app(marketplace)``, or ``app_from_env`` for ``uvicorn --factory``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Response, Router, get
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.types import ControllerRouterHandler
+
+from marketcore.bootstrap import Marketplace, create_marketplace
+from marketcore.entrypoints.http.auth import TokenIssuer, build_jwt_auth, provide_actor
+from marketcore.entrypoints.http.cart import CartController
+from marketcore.entrypoints.http.catalog import (
+    AdminProductController,
+    CategoryController,
+    MerchantProductController,
+    ProductController,
+)
+from marketcore.entrypoints.http.checkout import CheckoutController
+from marketcore.entrypoints.http.common import Market
+from marketcore.entrypoints.http.identity import AuthController, MeController
+from marketcore.entrypoints.http.orders import MerchantOrderController, OrderController
+from marketcore.entrypoints.http.payments import PaymentController, SandboxPaymentController
+from marketcore.entrypoints.http.problems import exception_handlers, logger, problem
+from marketcore.entrypoints.http.promotions import MerchantPromotionController
+from marketcore.entrypoints.http.reviews import ReviewController
+from marketcore.entrypoints.http.risk import AdminRiskController
+from marketcore.entrypoints.http.schemas import HealthOut
+from marketcore.entrypoints.http.shops import (
+    AdminShopController,
+    MerchantShopController,
+    ShopApplicationController,
+    ShopController,
+)
+from marketcore.entrypoints.http.validation import strict_body
+
+API_PREFIX = "/api/v1"
+
+
+@get("/health", operation_id="health", tags=["ops"], sync_to_thread=False)
+def health() -> HealthOut:
+    return HealthOut("ok")
+
+
+@get("/ready", operation_id="ready", tags=["ops"], sync_to_thread=True)
+def ready(market: Market) -> Response[Any]:
+    try:
+        market.catalog.category_tree()
+    except Exception as exc:
+        logger.warning("readiness check failed: %s", exc)
+        return problem(503, "not_ready", "the database is not reachable")
+    return Response(HealthOut("ready"))
+
+
+def create_app(marketplace: Marketplace, *, close_on_shutdown: bool = False, debug: bool = False) -> Litestar:
+    """The HTTP API over ``marketplace``; ``close_on_shutdown`` disposes of it when the app stops."""
+    jwt_auth = build_jwt_auth(marketplace)
+    tokens = TokenIssuer(jwt_auth, marketplace.settings.token_ttl_seconds)
+    handlers: list[ControllerRouterHandler] = [
+        AuthController,
+        MeController,
+        ShopApplicationController,
+        AdminShopController,
+        ShopController,
+        MerchantShopController,
+        CategoryController,
+        ProductController,
+        AdminProductController,
+        MerchantProductController,
+        CartController,
+        CheckoutController,
+        OrderController,
+        MerchantOrderController,
+        PaymentController,
+        ReviewController,
+        MerchantPromotionController,
+        AdminRiskController,
+    ]
+    if marketplace.payments.sandbox_enabled:
+        handlers.append(SandboxPaymentController)
+    api = Router(path=API_PREFIX, route_handlers=handlers)
+
+    def on_shutdown() -> None:
+        if close_on_shutdown:
+            marketplace.close()
+
+    return Litestar(
+        route_handlers=[api, health, ready],
+        dependencies={
+            "market": Provide(lambda: marketplace, use_cache=True, sync_to_thread=False),
+            "tokens": Provide(lambda: tokens, use_cache=True, sync_to_thread=False),
+            "actor": Provide(provide_actor, sync_to_thread=False),
+        },
+        on_app_init=[jwt_auth.on_app_init],
+        before_request=strict_body,
+        exception_handlers=exception_handlers(),
+        openapi_config=OpenAPIConfig(
+            title="marketcore",
+            version="1.0.0",
+            path="/schema",
+            description="Marketplace API. Money is integer minor units; errors are RFC 9457 problems.",
+        ),
+        on_shutdown=[on_shutdown],
+        debug=debug,
+    )
+
+
+def app_from_env() -> Litestar:
+    """``uvicorn --factory marketcore.entrypoints.http.app:app_from_env``: settings from MARKETCORE_*."""
+    return create_app(create_marketplace(), close_on_shutdown=True)

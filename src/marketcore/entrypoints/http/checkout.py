@@ -1,0 +1,44 @@
+"""Checkout preview and placing orders: one order per shop, one payment for all of them."""
+
+from __future__ import annotations
+
+from litestar import Controller, post
+from litestar.params import JSONBody
+
+from marketcore.application.ordering.checkout import ItemRequest
+from marketcore.entrypoints.http.common import CurrentActor, IdempotencyKey, Market
+from marketcore.entrypoints.http.schemas import (
+    CheckoutIn,
+    CheckoutOut,
+    ItemIn,
+    PreviewIn,
+    QuoteOut,
+    checkout_out,
+    quote_out,
+)
+
+
+def _items(items: list[ItemIn] | None) -> list[ItemRequest] | None:
+    return None if items is None else [ItemRequest(i.sku_id, i.quantity) for i in items]
+
+
+class CheckoutController(Controller):
+    path = "/checkout"
+    tags = ("checkout",)
+
+    @post("/preview", operation_id="previewCheckout", status_code=200, sync_to_thread=True)
+    def preview(self, data: JSONBody[PreviewIn], market: Market, actor: CurrentActor) -> QuoteOut:
+        return quote_out(market.checkout.preview(actor, data.address_id, _items(data.items)))
+
+    @post("", operation_id="checkout", sync_to_thread=True)
+    def checkout(
+        self,
+        data: JSONBody[CheckoutIn],
+        market: Market,
+        actor: CurrentActor,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CheckoutOut:
+        result = market.checkout.checkout(
+            actor, data.address_id, data.payment_method, _items(data.items), idempotency_key=idempotency_key
+        )
+        return checkout_out(result)

@@ -1,0 +1,63 @@
+"""Registration, login, profile and addresses."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.params import JSONBody
+
+from marketcore.entrypoints.http.common import PUBLIC_OPT, CurrentActor, Market, Tokens
+from marketcore.entrypoints.http.schemas import (
+    AddressIn,
+    AddressOut,
+    LoginIn,
+    MeOut,
+    PageOut,
+    RegisterIn,
+    TokenOut,
+    UserOut,
+    address_out,
+    me_out,
+    user_out,
+)
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ("identity",)
+
+    @post("/register", operation_id="register", opt=PUBLIC_OPT, sync_to_thread=True)
+    def register(self, data: JSONBody[RegisterIn], market: Market) -> UserOut:
+        return user_out(market.identity.register(data.email, data.password, data.display_name))
+
+    @post("/login", operation_id="login", status_code=200, opt=PUBLIC_OPT, sync_to_thread=True)
+    def login(self, data: JSONBody[LoginIn], market: Market, tokens: Tokens) -> TokenOut:
+        user = market.identity.authenticate(data.email, data.password)
+        return TokenOut(access_token=tokens.issue(user.id), expires_in=tokens.ttl_seconds)
+
+
+class MeController(Controller):
+    path = "/me"
+    tags = ("identity",)
+
+    @get("", operation_id="getMe", sync_to_thread=True)
+    def me(self, market: Market, actor: CurrentActor) -> MeOut:
+        user = market.identity.me(actor)
+        return me_out(user, market.shops.memberships(user.id))
+
+    @get("/addresses", operation_id="listAddresses", sync_to_thread=True)
+    def addresses(self, market: Market, actor: CurrentActor) -> PageOut[AddressOut]:
+        return PageOut([address_out(a) for a in market.identity.addresses(actor)])
+
+    @post("/addresses", operation_id="addAddress", sync_to_thread=True)
+    def add_address(self, data: JSONBody[AddressIn], market: Market, actor: CurrentActor) -> AddressOut:
+        address = market.identity.add_address(
+            actor,
+            data.recipient,
+            data.phone,
+            data.province,
+            data.city,
+            data.district,
+            data.detail,
+            data.postal_code,
+        )
+        return address_out(address)

@@ -1,0 +1,457 @@
+"""A sweep of bad requests: every answer is a 4xx RFC 9457 problem with a code, never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from marketcore.entrypoints.http.auth import build_jwt_auth
+
+from .conftest import Api, World, assert_problem, product_body
+
+Call = Callable[[World], httpx.Response]
+
+
+def _checkout(world: World, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "address_id": world.address["id"],
+        "payment_method": "sandbox",
+        "items": [{"sku_id": world.sku(0), "quantity": 1}],
+    }
+    body.update(overrides)
+    return body
+
+
+def _placed_order(world: World, payment_method: str = "sandbox") -> dict[str, Any]:
+    body = _checkout(world, payment_method=payment_method)
+    placed: dict[str, Any] = world.buyer.ok("POST", "/checkout", 201, json=body)
+    return placed
+
+
+CASES: list[tuple[str, Call, int, str | None]] = [
+    # --- malformed bodies and wrong JSON types: 400 naming the field
+    ("non-JSON body", lambda w: w.buyer.post("/cart/items", content=b"not json"), 400, None),
+    ("truncated JSON", lambda w: w.buyer.post("/cart/items", content=b'{"sku_id": '), 400, None),
+    ("JSON array body", lambda w: w.buyer.post("/cart/items", json=[1, 2]), 400, "invalid_request"),
+    (
+        "missing field",
+        lambda w: w.buyer.post("/cart/items", json={"sku_id": w.sku(0)}),
+        400,
+        "invalid_request",
+    ),
+    (
+        "quantity as string",
+        lambda w: w.buyer.post("/cart/items", json={"sku_id": w.sku(0), "quantity": "2"}),
+        400,
+        None,
+    ),
+    (
+        "quantity as float",
+        lambda w: w.buyer.post("/cart/items", json={"sku_id": w.sku(0), "quantity": 1.5}),
+        400,
+        None,
+    ),
+    (
+        "quantity as bool",
+        lambda w: w.buyer.post("/cart/items", json={"sku_id": w.sku(0), "quantity": True}),
+        400,
+        None,
+    ),
+    ("sku_id null", lambda w: w.buyer.post("/cart/items", json={"sku_id": None, "quantity": 1}), 400, None),
+    (
+        "quantity beyond int64",
+        lambda w: w.buyer.post(
+            "/cart/items", content=b'{"sku_id": "x", "quantity": 99999999999999999999999}'
+        ),
+        422,
+        None,
+    ),
+    (
+        "register email int",
+        lambda w: w.api.post("/auth/register", json={"email": 1, "password": 2}),
+        400,
+        None,
+    ),
+    ("empty body", lambda w: w.buyer.post("/me/addresses", content=b""), 400, None),
+    (
+        "nested wrong type",
+        lambda w: w.merchants[0].post(
+            f"/merchant/shops/{w.shop_ids[0]}/products",
+            json={**product_body(w.category["id"], 0), "skus": [{"code": "X", "price": "cheap", "stock": 1}]},
+        ),
+        400,
+        None,
+    ),
+    (
+        "items not a list",
+        lambda w: w.buyer.post("/checkout/preview", json={"address_id": "a", "items": 3}),
+        400,
+        None,
+    ),
+    (
+        "unknown payment method",
+        lambda w: w.buyer.post("/checkout", json=_checkout(w, payment_method="btc")),
+        400,
+        None,
+    ),
+    (
+        "sandbox outcome",
+        lambda w: w.buyer.post("/payments/x/sandbox-complete", json={"outcome": "maybe"}),
+        400,
+        None,
+    ),
+    (
+        "naive promotion datetime",
+        lambda w: w.merchants[0].post(
+            f"/merchant/shops/{w.shop_ids[0]}/promotions",
+            json={
+                "name": "x",
+                "tiers": [{"threshold": 200, "discount": 10}],
+                "starts_at": "2030-01-01T00:00:00",
+                "ends_at": "2030-02-01T00:00:00",
+            },
+        ),
+        400,
+        None,
+    ),
+    # --- domain validation: 422 naming the field
+    (
+        "zero quantity",
+        lambda w: w.buyer.post("/cart/items", json={"sku_id": w.sku(0), "quantity": 0}),
+        422,
+        "validation_error",
+    ),
+    (
+        "negative quantity",
+        lambda w: w.buyer.post("/cart/items", json={"sku_id": w.sku(0), "quantity": -3}),
+        422,
+        "validation_error",
+    ),
+    (
+        "huge quantity",
+        lambda w: w.buyer.post("/cart/items", json={"sku_id": w.sku(0), "quantity": 10**9}),
+        422,
+        "validation_error",
+    ),
+    (
+        "checkout huge quantity",
+        lambda w: w.buyer.post(
+            "/checkout", json=_checkout(w, items=[{"sku_id": w.sku(0), "quantity": 10**6}])
+        ),
+        422,
+        "validation_error",
+    ),
+    (
+        "checkout empty items",
+        lambda w: w.buyer.post("/checkout", json=_checkout(w, items=[])),
+        422,
+        "validation_error",
+    ),
+    (
+        "checkout unknown address",
+        lambda w: w.buyer.post("/checkout", json=_checkout(w, address_id="nope")),
+        422,
+        None,
+    ),
+    (
+        "short password",
+        lambda w: w.api.post(
+            "/auth/register", json={"email": "x@y.cn", "password": "1", "display_name": "X"}
+        ),
+        422,
+        None,
+    ),
+    (
+        "bad email",
+        lambda w: w.api.post(
+            "/auth/register", json={"email": "nope", "password": "password1", "display_name": "X"}
+        ),
+        422,
+        None,
+    ),
+    (
+        "bad phone",
+        lambda w: w.buyer.post(
+            "/me/addresses",
+            json={"recipient": "A", "phone": "abc", "province": "P", "city": "C", "detail": "D"},
+        ),
+        422,
+        "validation_error",
+    ),
+    (
+        "negative price",
+        lambda w: w.merchants[0].post(
+            f"/merchant/shops/{w.shop_ids[0]}/products",
+            json={
+                **product_body(w.category["id"], 0),
+                "skus": [{"code": "X", "price": -1, "stock": 1, "attributes": {"colour": "red"}}],
+            },
+        ),
+        422,
+        "validation_error",
+    ),
+    (
+        "negative shipping fee",
+        lambda w: w.merchants[0].patch(f"/merchant/shops/{w.shop_ids[0]}", json={"shipping_fee": -1}),
+        422,
+        None,
+    ),
+    ("limit zero", lambda w: w.buyer.get("/orders", params={"limit": 0}), 422, "validation_error"),
+    ("limit huge", lambda w: w.api.get("/products", params={"limit": 10**6}), 422, "validation_error"),
+    ("bad cursor", lambda w: w.api.get("/products", params={"cursor": "garbage"}), 422, "validation_error"),
+    ("limit not a number", lambda w: w.buyer.get("/orders", params={"limit": "ten"}), 400, "invalid_request"),
+    (
+        "unknown status filter",
+        lambda w: w.buyer.get("/orders", params={"status": "lost"}),
+        400,
+        "invalid_request",
+    ),
+    ("min_price not a number", lambda w: w.api.get("/products", params={"min_price": "cheap"}), 400, None),
+    ("unknown sort", lambda w: w.api.get("/products", params={"sort": "random"}), 400, None),
+    # --- unknown ids: 404
+    ("unknown product", lambda w: w.api.get("/products/nope"), 404, "not_found"),
+    ("unknown shop", lambda w: w.api.get("/shops/nope"), 404, "not_found"),
+    ("unknown order", lambda w: w.buyer.get("/orders/nope"), 404, "not_found"),
+    ("unknown payment", lambda w: w.buyer.get("/payments/nope"), 404, "not_found"),
+    (
+        "unknown checkout",
+        lambda w: w.buyer.post("/checkouts/nope/payments", json={"gateway": "sandbox"}),
+        404,
+        None,
+    ),
+    (
+        "unknown sku in cart",
+        lambda w: w.buyer.post("/cart/items", json={"sku_id": "nope", "quantity": 1}),
+        404,
+        None,
+    ),
+    ("unknown cart line", lambda w: w.buyer.patch("/cart/items/nope", json={"quantity": 2}), 404, None),
+    ("unknown application", lambda w: w.operator.post("/admin/shop-applications/nope/approve"), 404, None),
+    ("unknown route", lambda w: w.api.get("/no/such/route"), 404, "not_found"),
+    ("unknown route outside api", lambda w: w.api.client.get("/nothing-here"), 404, "not_found"),
+    # --- wrong method: 405
+    ("wrong method", lambda w: w.buyer.delete("/checkout"), 405, "method_not_allowed"),
+    (
+        "wrong method on public route",
+        lambda w: w.api.request("PUT", "/categories"),
+        405,
+        "method_not_allowed",
+    ),
+    # --- authentication: 401
+    ("no token", lambda w: w.api.get("/cart"), 401, "unauthenticated"),
+    ("no token checkout", lambda w: w.api.post("/checkout", json={}), 401, "unauthenticated"),
+    ("garbage token", lambda w: w.api.as_("garbage").get("/me"), 401, "unauthenticated"),
+    (
+        "garbage token on public route",
+        lambda w: w.api.as_("garbage").get("/categories"),
+        401,
+        "unauthenticated",
+    ),
+    (
+        "wrong password",
+        lambda w: w.api.post("/auth/login", json={"email": "buyer@example.cn", "password": "wrongpass1"}),
+        401,
+        "unauthenticated",
+    ),
+    # --- permissions: 403 for roles, 404 for other people's things
+    (
+        "buyer on operator route",
+        lambda w: w.buyer.post("/admin/categories", json={"name": "X", "commission_rate_bps": 1}),
+        403,
+        "forbidden",
+    ),
+    ("buyer lists applications", lambda w: w.buyer.get("/admin/shop-applications"), 403, "forbidden"),
+    (
+        "buyer review queue",
+        lambda w: w.buyer.get("/admin/products", params={"status": "pending_review"}),
+        403,
+        "forbidden",
+    ),
+    (
+        "merchant blacklists",
+        lambda w: w.merchants[0].post(
+            "/admin/risk/blacklist", json={"kind": "user", "value": "x", "reason": "r"}
+        ),
+        403,
+        "forbidden",
+    ),
+    (
+        "buyer approves product",
+        lambda w: w.buyer.post(f"/admin/products/{w.products[0]['id']}/approve"),
+        403,
+        "forbidden",
+    ),
+    (
+        "another buyer's order",
+        lambda w: w.api.register("other@example.cn").get(f"/orders/{_placed_order(w)['orders'][0]['id']}"),
+        404,
+        "not_found",
+    ),
+    (
+        "another buyer cancels",
+        lambda w: w.api.register("other@example.cn").post(
+            f"/orders/{_placed_order(w)['orders'][0]['id']}/cancel"
+        ),
+        404,
+        "not_found",
+    ),
+    (
+        "another buyer pays",
+        lambda w: w.api.register("other@example.cn").post(
+            f"/checkouts/{_placed_order(w)['checkout_id']}/payments", json={"gateway": "sandbox"}
+        ),
+        404,
+        "not_found",
+    ),
+    (
+        "merchant touches another shop's product",
+        lambda w: w.merchants[0].post(
+            f"/merchant/shops/{w.shop_ids[1]}/products/{w.products[1]['id']}/delist"
+        ),
+        404,
+        "not_found",
+    ),
+    (
+        "merchant uses own shop id for another shop's product",
+        lambda w: w.merchants[0].post(
+            f"/merchant/shops/{w.shop_ids[0]}/products/{w.products[1]['id']}/delist"
+        ),
+        404,
+        "not_found",
+    ),
+    (
+        "merchant lists another shop's orders",
+        lambda w: w.merchants[0].get(f"/merchant/shops/{w.shop_ids[1]}/orders"),
+        404,
+        "not_found",
+    ),
+    (
+        "merchant ships another shop's order",
+        lambda w: w.merchants[1].post(
+            f"/merchant/shops/{w.shop_ids[1]}/orders/{_placed_order(w)['orders'][0]['id']}/shipments",
+            json={"carrier_code": "SF", "tracking_no": "1"},
+        ),
+        404,
+        "not_found",
+    ),
+    (
+        "merchant sets another shop's fee",
+        lambda w: w.merchants[0].patch(f"/merchant/shops/{w.shop_ids[1]}", json={"shipping_fee": 1}),
+        404,
+        "not_found",
+    ),
+    (
+        "merchant lists another shop's promotions",
+        lambda w: w.merchants[0].get(f"/merchant/shops/{w.shop_ids[1]}/promotions"),
+        404,
+        None,
+    ),
+    (
+        "merchant reprices another shop's sku",
+        lambda w: w.merchants[0].patch(f"/merchant/shops/{w.shop_ids[1]}/skus/{w.sku(1)}", json={"price": 1}),
+        404,
+        "not_found",
+    ),
+    # --- business conflicts: 409
+    (
+        "insufficient stock",
+        lambda w: w.buyer.post("/checkout", json=_checkout(w, items=[{"sku_id": w.sku(0), "quantity": 11}])),
+        409,
+        "insufficient_stock",
+    ),
+    (
+        "approve approved product",
+        lambda w: w.operator.post(f"/admin/products/{w.products[0]['id']}/approve"),
+        409,
+        "product_state_conflict",
+    ),
+    (
+        "register twice",
+        lambda w: w.api.post(
+            "/auth/register", json={"email": "buyer@example.cn", "password": "password1", "display_name": "B"}
+        ),
+        409,
+        "already_exists",
+    ),
+    (
+        "confirm before shipping",
+        lambda w: w.buyer.post(f"/orders/{_placed_order(w)['orders'][0]['id']}/confirm-receipt"),
+        409,
+        "order_not_confirmable",
+    ),
+    (
+        "review before completion",
+        lambda w: w.buyer.post(
+            f"/orders/{(o := _placed_order(w)['orders'][0])['id']}/reviews",
+            json={"order_line_id": w.buyer.ok("GET", f"/orders/{o['id']}")["lines"][0]["id"], "rating": 5},
+        ),
+        409,
+        "order_not_reviewable",
+    ),
+    (
+        "cod checkout cannot be paid online",
+        lambda w: w.buyer.post(
+            f"/checkouts/{_placed_order(w, 'cod')['checkout_id']}/payments", json={"gateway": "sandbox"}
+        ),
+        409,
+        "checkout_not_payable",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "status", "code"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_request_is_a_problem(world: World, call: Call, status: int, code: str | None) -> None:
+    response = call(world)
+    body = assert_problem(response, status, code)
+    if status in (400, 422) and code != "malformed_json" and "json" not in body["detail"].lower():
+        assert body.get("field"), body
+
+
+def test_reused_idempotency_key_with_another_body_is_409(world: World) -> None:
+    headers = {"Idempotency-Key": "key-1"}
+    first = world.buyer.ok("POST", "/checkout", 201, json=_checkout(world), headers=headers)
+    replay = world.buyer.ok("POST", "/checkout", 201, json=_checkout(world), headers=headers)
+    assert replay["checkout_id"] == first["checkout_id"]
+    other = _checkout(world, items=[{"sku_id": world.sku(0), "quantity": 2}])
+    assert_problem(world.buyer.post("/checkout", json=other, headers=headers), 409, "idempotency_key_reused")
+
+
+def test_reused_payment_idempotency_key_for_another_checkout_is_409(world: World) -> None:
+    headers = {"Idempotency-Key": "pay-1"}
+    first = world.buyer.ok("POST", "/checkout", 201, json=_checkout(world))
+    second = world.buyer.ok("POST", "/checkout", 201, json=_checkout(world))
+    body = {"gateway": "sandbox"}
+    paid = world.buyer.ok("POST", f"/checkouts/{first['checkout_id']}/payments", 201, json=body, headers=headers)
+    again = world.buyer.ok("POST", f"/checkouts/{first['checkout_id']}/payments", 201, json=body, headers=headers)
+    assert again["payment_id"] == paid["payment_id"]
+    response = world.buyer.post(f"/checkouts/{second['checkout_id']}/payments", json=body, headers=headers)
+    assert_problem(response, 409, "idempotency_key_reused")
+
+
+def test_risk_blacklisted_phone_is_403(world: World) -> None:
+    world.operator.ok(
+        "POST",
+        "/admin/risk/blacklist",
+        201,
+        json={"kind": "phone", "value": "13900000000", "reason": "fraud"},
+    )
+    body = assert_problem(world.buyer.post("/checkout", json=_checkout(world)), 403, "risk_blocked")
+    assert "fraud" not in body["detail"]
+
+
+def test_token_for_unknown_user_is_401(world: World, api: Api) -> None:
+    forged = build_jwt_auth(world.marketplace).create_token(identifier="ghost")  # validly signed, nobody
+    assert_problem(api.as_(forged).get("/me"), 401, "unauthenticated")
+    assert_problem(api.as_(forged).get("/categories"), 401, "unauthenticated")
+
+
+def test_validation_problem_names_nested_field(world: World) -> None:
+    body = product_body(world.category["id"], 0)
+    body["skus"][1]["price"] = "12"
+    problem = assert_problem(
+        world.merchants[0].post(f"/merchant/shops/{world.shop_ids[0]}/products", json=body), 400
+    )
+    assert problem["field"] == "skus[1].price"
