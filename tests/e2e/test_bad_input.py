@@ -424,8 +424,12 @@ def test_reused_payment_idempotency_key_for_another_checkout_is_409(world: World
     first = world.buyer.ok("POST", "/checkout", 201, json=_checkout(world))
     second = world.buyer.ok("POST", "/checkout", 201, json=_checkout(world))
     body = {"gateway": "sandbox"}
-    paid = world.buyer.ok("POST", f"/checkouts/{first['checkout_id']}/payments", 201, json=body, headers=headers)
-    again = world.buyer.ok("POST", f"/checkouts/{first['checkout_id']}/payments", 201, json=body, headers=headers)
+    paid = world.buyer.ok(
+        "POST", f"/checkouts/{first['checkout_id']}/payments", 201, json=body, headers=headers
+    )
+    again = world.buyer.ok(
+        "POST", f"/checkouts/{first['checkout_id']}/payments", 201, json=body, headers=headers
+    )
     assert again["payment_id"] == paid["payment_id"]
     response = world.buyer.post(f"/checkouts/{second['checkout_id']}/payments", json=body, headers=headers)
     assert_problem(response, 409, "idempotency_key_reused")
