@@ -27,7 +27,7 @@ from marketcore.domain.shared.errors import (
 )
 
 PROBLEM_JSON = "application/problem+json"
-TYPE_BASE = "https://marketcore.dev/problems/"
+TYPE_BASE = "urn:marketcore:problem:"
 
 logger = logging.getLogger("marketcore.http")
 
