@@ -7,10 +7,6 @@ can never both take the last unit, whatever the isolation level; the CHECK const
 
 from __future__ import annotations
 
-import os
-import threading
-import time
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -19,24 +15,12 @@ from sqlalchemy import ColumnElement, Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketcore.adapters.sqlalchemy.tables import stock_levels, stock_movements
+from marketcore.application.shared.ids import new_id
 from marketcore.domain.inventory.stock import MovementKind, StockLevel, StockMovement
 from marketcore.domain.shared.clock import require_aware
 from marketcore.domain.shared.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 
 _levels = stock_levels.c
-_last_id = 0
-_id_lock = threading.Lock()
-
-
-def movement_id() -> str:
-    """UUIDv7 that is strictly increasing within the process, so (at, id) orders one SKU's history."""
-    global _last_id
-    with _id_lock:
-        millis = time.time_ns() // 1_000_000
-        value = (millis << 80) | (0x7 << 76) | (0b10 << 62) | (int.from_bytes(os.urandom(8), "big") >> 2)
-        value = max(value, _last_id + 1)
-        _last_id = value
-        return str(uuid.UUID(int=value))
 
 
 def _positive(quantity: int) -> None:
@@ -144,7 +128,7 @@ class SqlAlchemyStockLedger:
             return False
         self._connection.execute(
             insert(stock_movements).values(
-                id=movement_id(),
+                id=new_id(),
                 sku_id=sku_id,
                 kind=kind.value,
                 on_hand_delta=on_hand,
