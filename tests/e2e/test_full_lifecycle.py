@@ -255,3 +255,30 @@ def test_buyer_cancels_an_unpaid_order_and_stock_returns(world: World) -> None:
     )
     assert cancelled["status"] == "closed" and cancelled["history"][-1]["reason"] == "changed my mind"
     assert buyer.ok("GET", f"/products/{product_id}")["skus"][0]["available"] == 10
+
+
+def test_buyer_extends_the_receipt_window_once_over_http(world: World) -> None:
+    buyer, merchant = world.buyer, world.merchants[0]
+    placed = buyer.ok(
+        "POST",
+        "/checkout",
+        201,
+        json={
+            "address_id": world.address["id"],
+            "payment_method": "cod",
+            "items": [{"sku_id": world.sku(0), "quantity": 1}],
+        },
+    )
+    order_id = placed["orders"][0]["id"]
+    merchant.ok(
+        "POST",
+        f"/merchant/shops/{world.shop_ids[0]}/orders/{order_id}/shipments",
+        201,
+        json={"carrier_code": "SF", "tracking_no": "SF100"},
+    )
+    shipped = buyer.ok("GET", f"/orders/{order_id}")
+    extended = buyer.ok("POST", f"/orders/{order_id}/extend-receipt", 200)
+    assert extended["receipt_extended"] is True
+    assert extended["auto_complete_at"] > shipped["auto_complete_at"]
+    again = buyer.post(f"/orders/{order_id}/extend-receipt")
+    assert again.status_code == 409 and again.json()["code"] == "receipt_not_extendable"

@@ -10,7 +10,7 @@ repositories (``adapters/repositories.py``) serves both.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import attrs
 import msgspec
@@ -83,6 +83,9 @@ class Contains:
 Filter = Eq | In | Between | Contains
 
 
+Lock = Literal["wait", "skip"]
+
+
 @attrs.frozen
 class Order:
     column: str = "id"
@@ -106,7 +109,13 @@ class DocumentStore(Protocol):
         order: Sequence[Order] = (Order(),),
         limit: int | None = None,
         offset: int = 0,
-    ) -> list[A]: ...
+        lock: Lock | None = None,
+    ) -> list[A]:
+        """Matching documents in order. ``lock="wait"`` locks them for this transaction
+        (``FOR UPDATE``), so a use case takes its documents' locks before any stock row's and
+        transactions cannot deadlock; ``lock="skip"`` also skips rows another transaction holds
+        (``SKIP LOCKED``), so parallel workers share out due work."""
+        ...
 
     def count(self, spec: DocumentSpec[A], filters: Sequence[Filter] = ()) -> int: ...
 

@@ -114,12 +114,14 @@ ORDERS = DocumentSpec(
         Column("shop_id", str),
         Column("checkout_id", str),
         Column("status", str),
+        Column("due_at", int),
     ),
     extract=lambda o: {
         "buyer_id": o.buyer_id,
         "shop_id": o.shop_id,
         "checkout_id": o.checkout_id,
         "status": o.status.value,
+        "due_at": _millis(o.due_at) if o.due_at else None,
     },
     keys=lambda o: [f"order-number:{o.number}"],
 )
@@ -178,7 +180,11 @@ class DocumentRepository(Generic[A]):
         self._store = store
         self._spec = spec
 
-    def get(self, ident: str) -> A | None:
+    def get(self, ident: str, *, lock: bool = False) -> A | None:
+        """``lock``: hold the row until the transaction ends (see ``DocumentStore.find``)."""
+        if lock:
+            found = self._store.find(self._spec, [Eq("id", ident)], lock="wait")
+            return found[0] if found else None
         return self._store.get(self._spec, ident)
 
     def add(self, aggregate: A) -> None:
@@ -276,8 +282,10 @@ class CheckoutRepository(DocumentRepository[Checkout]):
 
 
 class OrderRepository(DocumentRepository[ShopOrder]):
-    def for_checkout(self, checkout_id: str) -> list[ShopOrder]:
-        return self._find([Eq("checkout_id", checkout_id)], (Order("id", False),))
+    def for_checkout(self, checkout_id: str, *, lock: bool = False) -> list[ShopOrder]:
+        return self._store.find(
+            self._spec, [Eq("checkout_id", checkout_id)], (Order("id", False),), lock="wait" if lock else None
+        )
 
     def for_buyer(self, buyer_id: str, status: OrderStatus | None, page: PageRequest) -> Page[ShopOrder]:
         filters: list[Filter] = [Eq("buyer_id", buyer_id)]
@@ -290,6 +298,15 @@ class OrderRepository(DocumentRepository[ShopOrder]):
         if status:
             filters.append(Eq("status", status.value))
         return self._page(filters, page)
+
+    def claim_due(self, now: datetime, limit: int) -> list[ShopOrder]:
+        return self._store.find(
+            self._spec, [Between("due_at", None, _millis(now))], (Order("due_at", False),), limit, lock="skip"
+        )
+
+    def holding_stock(self) -> list[ShopOrder]:
+        statuses = [OrderStatus.PENDING_PAYMENT.value, OrderStatus.AWAITING_SHIPMENT.value]
+        return self._find([In("status", statuses)], (Order("id", False),))
 
 
 class PaymentRepository(DocumentRepository[Payment]):

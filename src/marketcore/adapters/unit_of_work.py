@@ -1,38 +1,68 @@
-"""The unit of work both storage backends share: one transaction, documents and stock inside it.
+"""The unit of work both storage backends share: one transaction, documents, stock and outbox.
 
-Subclasses only open, commit and roll back their transaction; flushing, event collection and
-the repository hook live here so the backends cannot drift apart.
+Subclasses only open, commit and roll back their transaction; flushing, writing events to the
+outbox, event collection and the repository hook live here so the backends cannot drift apart.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Self
 
+import msgspec
+
 from marketcore.adapters.documents import DocumentStore
 from marketcore.application.inventory.ports import StockLedger
-from marketcore.domain.shared.events import DomainEvent
+from marketcore.application.shared.ids import new_id
+from marketcore.application.shared.ports import OutboxEntry, OutboxStore
+from marketcore.domain.shared.clock import require_aware
+from marketcore.domain.shared.events import Aggregate, DomainEvent
+
+AfterCommit = Callable[[list[DomainEvent]], None]
+
+
+def outbox_entries(aggregates: Sequence[Aggregate]) -> list[OutboxEntry]:
+    """One outbox entry per recorded event, aggregate by aggregate, each in recording order."""
+    entries = []
+    for aggregate in aggregates:
+        for event in aggregate.events:
+            require_aware(event.occurred_at)
+            entries.append(
+                OutboxEntry(
+                    event_id=new_id(),
+                    name=type(event).__name__,  # not event.name: a field may shadow it
+                    aggregate_kind=type(aggregate).__name__,
+                    aggregate_id=aggregate.id,
+                    occurred_at=event.occurred_at,
+                    payload=msgspec.to_builtins(event),
+                )
+            )
+    return entries
 
 
 class StoreUnitOfWork:
-    """``UnitOfWork`` over a ``DocumentStore`` and a ``StockLedger``.
+    """``UnitOfWork`` over a ``DocumentStore``, a ``StockLedger`` and an ``OutboxStore``.
 
-    Re-enterable: every ``with`` block is a fresh transaction. ``commit`` ends the transaction;
-    leaving the block without it rolls back. Events of saved aggregates are kept until
-    ``collect_events`` drains them, so they can be published after the block.
+    Re-enterable: every ``with`` block is a fresh transaction. ``commit`` writes the events of the
+    saved aggregates to the outbox in the same transaction, then ends it; leaving the block without
+    it rolls back (and the outbox rows with it). After a successful commit the events go to
+    ``after_commit`` (the in-process event bus) and are kept until ``collect_events`` drains them.
     """
 
     documents: DocumentStore
     stock: StockLedger
+    outbox: OutboxStore
 
-    def __init__(self) -> None:
+    def __init__(self, *, after_commit: AfterCommit | None = None) -> None:
         self._active = False
         self._events: list[DomainEvent] = []
+        self._after_commit = after_commit
 
     def __enter__(self) -> Self:
         if self._active:
             raise RuntimeError("unit of work is already in progress")
-        self.documents, self.stock = self._begin()
+        self.documents, self.stock, self.outbox = self._begin()
         self._active = True
         try:
             self._attach_repositories()
@@ -54,10 +84,17 @@ class StoreUnitOfWork:
         if not self._active:
             raise RuntimeError("commit outside a unit of work (or committed twice)")
         saved = self.documents.flush()
+        entries = outbox_entries(saved)
+        if entries:
+            self.outbox.append(entries)
         self._finish(commit=True)
+        committed: list[DomainEvent] = []
         for aggregate in saved:
-            self._events.extend(aggregate.events)
+            committed.extend(aggregate.events)
             aggregate.events.clear()
+        self._events.extend(committed)
+        if committed and self._after_commit is not None:
+            self._after_commit(committed)
 
     def collect_events(self) -> list[DomainEvent]:
         events, self._events = self._events, []
@@ -70,8 +107,8 @@ class StoreUnitOfWork:
     def _attach_repositories(self) -> None:
         """Hook: set repository attributes from ``self.documents`` and ``self.stock``."""
 
-    def _begin(self) -> tuple[DocumentStore, StockLedger]:
-        """Open a transaction; return the document store and stock ledger bound to it."""
+    def _begin(self) -> tuple[DocumentStore, StockLedger, OutboxStore]:
+        """Open a transaction; return the document store, stock ledger and outbox bound to it."""
         raise NotImplementedError
 
     def _end(self, *, commit: bool) -> None:

@@ -13,6 +13,7 @@ from marketcore.adapters.gateways.cod import CashOnDeliveryGateway
 from marketcore.adapters.gateways.sandbox import SandboxGateway
 from marketcore.adapters.memory.store import MemoryDatabase
 from marketcore.adapters.memory.unit_of_work import MemoryUnitOfWork
+from marketcore.adapters.messaging.memory import InMemoryEventPublisher
 from marketcore.adapters.passwords.argon2 import Argon2PasswordHasher
 from marketcore.adapters.repositories import Repositories
 from marketcore.adapters.sqlalchemy.engine import create_engine_for
@@ -24,6 +25,8 @@ from marketcore.application.catalog.services import CatalogService
 from marketcore.application.identity.ports import IdentityUnitOfWork
 from marketcore.application.identity.services import IdentityService
 from marketcore.application.ordering.checkout import CheckoutService
+from marketcore.application.ordering.due_work import DueWorkService
+from marketcore.application.ordering.ledger import LedgerService
 from marketcore.application.ordering.orders import OrderService
 from marketcore.application.ordering.payments import PaymentService
 from marketcore.application.ordering.ports import OrderingUnitOfWork
@@ -35,6 +38,9 @@ from marketcore.application.reviews.services import ReviewService
 from marketcore.application.risk.ports import RiskRule, RiskUnitOfWork
 from marketcore.application.risk.rules import BlacklistRule, VelocityRule
 from marketcore.application.risk.services import RiskEngine, RiskService
+from marketcore.application.shared.events import EventBus
+from marketcore.application.shared.ports import EventPublisher, OutboxUnitOfWork
+from marketcore.application.shared.relay import OutboxRelay
 from marketcore.application.shops.ports import ShopsUnitOfWork
 from marketcore.application.shops.services import ShopsService
 from marketcore.bootstrap.settings import Settings
@@ -56,12 +62,16 @@ class MemoryMarketUnitOfWork(Repositories, MemoryUnitOfWork):
 MarketUnitOfWork = SqlAlchemyMarketUnitOfWork | MemoryMarketUnitOfWork
 
 
-def uow_factory(engine: Engine | None, memory: MemoryDatabase | None) -> Callable[[], MarketUnitOfWork]:
+def uow_factory(
+    engine: Engine | None, memory: MemoryDatabase | None, bus: EventBus | None = None
+) -> Callable[[], MarketUnitOfWork]:
+    """Units of work that write events to the outbox and, once committed, hand them to ``bus``."""
+    after_commit = None if bus is None else bus.dispatch
     if engine is not None:
-        return lambda: SqlAlchemyMarketUnitOfWork(engine)
+        return lambda: SqlAlchemyMarketUnitOfWork(engine, after_commit=after_commit)
     if memory is None:
         raise ValueError("neither a database engine nor an in-memory database")
-    return lambda: MemoryMarketUnitOfWork(memory)
+    return lambda: MemoryMarketUnitOfWork(memory, after_commit=after_commit)
 
 
 def _satisfies_every_context(
@@ -75,15 +85,20 @@ def _satisfies_every_context(
     OrderingUnitOfWork,
     ReviewsUnitOfWork,
     RiskUnitOfWork,
+    OutboxUnitOfWork,
 ]:
     """Never called: makes mypy prove the one unit of work fits every context's protocol."""
-    return (uow, uow, uow, uow, uow, uow, uow, uow)
+    return (uow, uow, uow, uow, uow, uow, uow, uow, uow)
 
 
 def make_engine(settings: Settings) -> Engine | None:
     if settings.database_url.startswith("memory"):
         return None
-    return create_engine_for(settings.database_url)
+    return create_engine_for(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
 
 
 def make_memory(settings: Settings) -> MemoryDatabase | None:
@@ -92,6 +107,15 @@ def make_memory(settings: Settings) -> MemoryDatabase | None:
 
 def enabled_gateways(settings: Settings) -> dict[str, PaymentGateway]:
     return {code: GATEWAYS[code]() for code in settings.payment_gateways}
+
+
+def make_publisher(settings: Settings) -> EventPublisher:
+    """RabbitMQ when ``broker_url`` is set, else an in-memory publisher (tests, embedding)."""
+    if not settings.broker_url:
+        return InMemoryEventPublisher()
+    from marketcore.adapters.messaging.rabbitmq import RabbitMqEventPublisher  # pika is optional
+
+    return RabbitMqEventPublisher(settings.broker_url, settings.events_exchange)
 
 
 def risk_rules(settings: Settings) -> list[RiskRule]:
@@ -103,7 +127,9 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     engine = providers.Singleton(make_engine, settings)
     memory = providers.Singleton(make_memory, settings)
-    uow = providers.Singleton(uow_factory, engine, memory)
+    events = providers.Singleton(EventBus)
+    uow = providers.Singleton(uow_factory, engine, memory, events)
+    publisher = providers.Singleton(make_publisher, settings)
     hasher = providers.Singleton(Argon2PasswordHasher)
     gateways = providers.Singleton(enabled_gateways, settings)
     risk_engine = providers.Singleton(RiskEngine, providers.Callable(risk_rules, settings))
@@ -115,7 +141,18 @@ class Container(containers.DeclarativeContainer):
     promotions = providers.Singleton(PromotionsService, uow, clock)
     cart = providers.Singleton(CartService, uow, clock)
     checkout = providers.Singleton(CheckoutService, uow, clock, gateways, risk_engine, payment_window)
-    orders = providers.Singleton(OrderService, uow, clock)
+    receipt_window = providers.Callable(lambda s: timedelta(days=s.auto_complete_days), settings)
+    receipt_extension = providers.Callable(lambda s: timedelta(days=s.receipt_extension_days), settings)
+    orders = providers.Singleton(OrderService, uow, clock, receipt_window, receipt_extension)
+    due_work = providers.Singleton(DueWorkService, uow, clock)
+    ledger = providers.Singleton(LedgerService, uow, clock)
     payments = providers.Singleton(PaymentService, uow, clock, gateways)
     reviews = providers.Singleton(ReviewService, uow, clock)
     risk = providers.Singleton(RiskService, uow, clock, risk_engine)
+    relay = providers.Singleton(
+        OutboxRelay,
+        uow,
+        publisher,
+        clock,
+        batch_size=providers.Callable(lambda s: s.relay_batch_size, settings),
+    )

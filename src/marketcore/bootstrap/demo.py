@@ -74,7 +74,7 @@ def seed(marketplace: Marketplace) -> DemoAccounts:
             "13800000000",
         )
         shop = m.shops.approve(op, application.id)
-        m.shops.set_shipping_fee(staff, shop.id, fee)
+        m.shops.update_settings(staff, shop.id, shipping_fee=fee)
         for category, title, specs, base_price, stock in _PRODUCTS[index]:
             sales = [SalesAttribute(name, values) for name, values in specs]
             combos: list[dict[str, str]] = [{}]

@@ -10,12 +10,16 @@ from marketcore.application.cart.services import CartService
 from marketcore.application.catalog.services import CatalogService
 from marketcore.application.identity.services import IdentityService
 from marketcore.application.ordering.checkout import CheckoutService
+from marketcore.application.ordering.due_work import DueWorkService
+from marketcore.application.ordering.ledger import LedgerService
 from marketcore.application.ordering.orders import OrderService
 from marketcore.application.ordering.payments import PaymentService
 from marketcore.application.promotions.services import PromotionsService
 from marketcore.application.reviews.services import ReviewService
 from marketcore.application.risk.services import RiskService
+from marketcore.application.shared.events import EventBus
 from marketcore.application.shared.ports import Clock
+from marketcore.application.shared.relay import OutboxRelay
 from marketcore.application.shops.services import ShopsService
 from marketcore.bootstrap.container import Container
 from marketcore.bootstrap.settings import Settings
@@ -36,9 +40,13 @@ class Marketplace:
         self.cart: CartService = container.cart()
         self.checkout: CheckoutService = container.checkout()
         self.orders: OrderService = container.orders()
+        self.due_work: DueWorkService = container.due_work()
+        self.ledger: LedgerService = container.ledger()
         self.payments: PaymentService = container.payments()
         self.reviews: ReviewService = container.reviews()
         self.risk: RiskService = container.risk()
+        self.events: EventBus = container.events()  # subscribe in-process handlers here
+        self.relay: OutboxRelay = container.relay()  # outbox -> broker; see ``marketcore relay``
 
     def actor_for(self, user_id: str) -> Actor:
         """The actor for a signed-in user, with their current roles."""
@@ -46,6 +54,7 @@ class Marketplace:
         return Actor(user.id, frozenset(user.roles))
 
     def close(self) -> None:
+        self.relay.publisher.close()
         engine = self.container.engine()
         if engine is not None:
             engine.dispose()

@@ -45,13 +45,22 @@ def _bool(key: str, raw: object) -> bool:
 @attrs.frozen(kw_only=True)
 class Settings:
     database_url: str = "sqlite:///marketcore.db"
+    database_pool_size: int = 10  # connections per process; PostgreSQL's max_connections bounds the sum
+    database_max_overflow: int = 20
     environment: str = "development"  # or "production"
     secret_key: str = DEV_SECRET  # signs access tokens
     token_ttl_seconds: int = 86_400
     payment_gateways: tuple[str, ...] = KNOWN_GATEWAYS
     payment_window_minutes: int = 30
+    auto_complete_days: int = 10  # shipped orders complete by themselves this long after shipment
+    receipt_extension_days: int = 3  # how far a buyer may push that back, once
+    worker_interval_seconds: int = 5
     velocity_checkouts_per_hour: int = 30
     migrate_on_start: bool = True
+    broker_url: str = ""  # amqp://user:pass@host:5672/vhost; empty = events stay in-process
+    events_exchange: str = "marketcore.events"
+    relay_batch_size: int = 100
+    relay_interval_ms: int = 1000
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -77,6 +86,9 @@ class Settings:
             if not url.startswith(("sqlite", "postgresql", "postgres", "memory")):
                 raise InvalidSettings("database_url", "use sqlite:///FILE, postgresql://... or memory://")
             values["database_url"] = url
+        for key, low in (("database_pool_size", 1), ("database_max_overflow", 0)):
+            if key in raw:
+                values[key] = _int(key, raw[key], low, 1000)
         environment = str(raw.get("environment", "development"))
         if environment not in ("development", "production"):
             raise InvalidSettings("environment", "must be development or production")
@@ -98,10 +110,31 @@ class Settings:
             values["payment_window_minutes"] = _int(
                 "payment_window_minutes", raw["payment_window_minutes"], 1, 10_080
             )
+        for key, high in (("auto_complete_days", 90), ("receipt_extension_days", 30)):
+            if key in raw:
+                values[key] = _int(key, raw[key], 1, high)
+        if "worker_interval_seconds" in raw:
+            values["worker_interval_seconds"] = _int(
+                "worker_interval_seconds", raw["worker_interval_seconds"], 1, 3600
+            )
         if "velocity_checkouts_per_hour" in raw:
             values["velocity_checkouts_per_hour"] = _int(
                 "velocity_checkouts_per_hour", raw["velocity_checkouts_per_hour"], 1, 1_000_000
             )
         if "migrate_on_start" in raw:
             values["migrate_on_start"] = _bool("migrate_on_start", raw["migrate_on_start"])
+        if "broker_url" in raw:
+            broker = str(raw["broker_url"]).strip()
+            if broker and not (broker.startswith(("amqp://", "amqps://")) and len(broker) > len("amqps://")):
+                raise InvalidSettings("broker_url", "use amqp://user:pass@host:5672/vhost, or leave it empty")
+            values["broker_url"] = broker
+        if "events_exchange" in raw:
+            exchange = str(raw["events_exchange"]).strip()
+            if not exchange or len(exchange) > 255 or exchange.startswith("amq."):
+                raise InvalidSettings("events_exchange", "must be 1 to 255 characters, not starting 'amq.'")
+            values["events_exchange"] = exchange
+        if "relay_batch_size" in raw:
+            values["relay_batch_size"] = _int("relay_batch_size", raw["relay_batch_size"], 1, 10_000)
+        if "relay_interval_ms" in raw:
+            values["relay_interval_ms"] = _int("relay_interval_ms", raw["relay_interval_ms"], 10, 3_600_000)
         return cls(**values)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,6 +34,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     operator.add_argument("--password", required=True)
     operator.add_argument("--name", default="Operator")
 
+    worker = commands.add_parser("worker", help="do due work (order timers) in a loop; run any number")
+    worker.add_argument("--once", action="store_true", help="one pass, then exit")
+
+    ledger = commands.add_parser("ledger", help="stock ledger")
+    ledger.add_argument("action", choices=["check"])
+
+    relay = commands.add_parser(
+        "relay", help="publish outbox events to the broker (MARKETCORE_BROKER_URL) until stopped"
+    )
+    relay.add_argument("--once", action="store_true", help="publish everything pending, then exit")
+
     demo = commands.add_parser("demo", help="a fresh seeded marketplace on SQLite, served")
     demo.add_argument(
         "--database", default=DEMO_DATABASE, help=f"SQLite file, recreated (default {DEMO_DATABASE})"
@@ -47,6 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             migrate(Settings.load())
             print("database is up to date")
             return 0
+        if args.command == "worker":
+            return _worker(once=args.once)
+        if args.command == "ledger":
+            return _ledger_check()
+        if args.command == "relay":
+            return _relay(once=args.once)
         if args.command == "create-operator":
             user = create_marketplace().identity.create_operator(args.email, args.password, args.name)
             print(f"operator {user.email} ({user.id})")
@@ -78,6 +97,63 @@ def _serve(host: str, port: int, workers: int) -> int:
         port=port,
         workers=workers,
     )
+    return 0
+
+
+def _worker(*, once: bool) -> int:
+    """Runs until SIGTERM or SIGINT, finishing the batch in hand first."""
+    marketplace = create_marketplace()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    interval = marketplace.settings.worker_interval_seconds
+    try:
+        while not stop.is_set():
+            report = marketplace.due_work.run_due_work()
+            if report.total:
+                print(f"closed {report.closed_unpaid} unpaid, completed {report.completed}", flush=True)
+            if once:
+                break
+            stop.wait(interval)
+    finally:
+        marketplace.close()
+    return 0
+
+
+def _ledger_check() -> int:
+    marketplace = create_marketplace()
+    try:
+        report = marketplace.ledger.check()
+    finally:
+        marketplace.close()
+    for mismatch in report.mismatches:
+        print(f"{mismatch.sku_id}: {mismatch.problem}")
+    print(f"{report.skus_checked} SKUs checked, {len(report.mismatches)} mismatches")
+    return 0 if report.ok else 1
+
+
+def _relay(*, once: bool) -> int:
+    """Outbox -> broker until SIGTERM or SIGINT (the batch in hand is finished first)."""
+    settings = Settings.load()
+    if not settings.broker_url:
+        print(
+            "marketcore: relay needs a broker: set MARKETCORE_BROKER_URL "
+            "(e.g. amqp://guest:guest@127.0.0.1:5672/%2F)",
+            file=sys.stderr,
+        )
+        return 2
+    marketplace = create_marketplace()
+    try:
+        if once:
+            print(f"published {marketplace.relay.relay_all()} events", flush=True)
+            return 0
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        print(f"relaying outbox to {settings.events_exchange}", flush=True)
+        marketplace.relay.relay_forever(stop, settings.relay_interval_ms / 1000)
+    finally:
+        marketplace.close()
     return 0
 
 

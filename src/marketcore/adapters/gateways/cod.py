@@ -11,6 +11,9 @@ from marketcore.domain.payments.payments import (
     PaymentRequest,
     PaymentStarted,
     PaymentStatus,
+    RefundAccepted,
+    RefundDeclined,
+    RefundRequest,
 )
 
 
@@ -24,3 +27,7 @@ class CashOnDeliveryGateway:
             next_action=NextAction(NextActionKind.NONE),
             status=PaymentStatus.PENDING,
         )
+
+    def refund(self, request: RefundRequest) -> RefundAccepted | RefundDeclined:
+        """Cash changes hands at the door; the shop returns it the same way, not the platform."""
+        return RefundDeclined("cash on delivery is refunded by the shop in cash")

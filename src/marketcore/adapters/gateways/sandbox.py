@@ -12,6 +12,9 @@ from marketcore.domain.payments.payments import (
     PaymentRequest,
     PaymentStarted,
     PaymentStatus,
+    RefundAccepted,
+    RefundDeclined,
+    RefundRequest,
 )
 
 
@@ -27,3 +30,7 @@ class SandboxGateway:
             ),
             status=PaymentStatus.REQUIRES_ACTION,
         )
+
+    def refund(self, request: RefundRequest) -> RefundAccepted | RefundDeclined:
+        """Sandbox refunds succeed at once."""
+        return RefundAccepted(f"sbx_re_{request.refund_id}")

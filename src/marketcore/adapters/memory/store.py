@@ -25,11 +25,13 @@ from marketcore.adapters.documents import (
     Eq,
     Filter,
     In,
+    Lock,
     Order,
 )
 from marketcore.adapters.tracking import Columns, Tracker, check_columns
 from marketcore.application.shared.ids import new_id
-from marketcore.domain.inventory.stock import MovementKind, StockLevel, StockMovement
+from marketcore.application.shared.ports import OutboxEntry, OutboxMessage
+from marketcore.domain.inventory.stock import MovementKind, MovementTotals, StockLevel, StockMovement
 from marketcore.domain.shared.clock import require_aware
 from marketcore.domain.shared.errors import (
     AlreadyExists,
@@ -57,6 +59,8 @@ class MemoryDatabase:
         self.keys: dict[str, tuple[str, str]] = {}  # key -> (kind, doc_id)
         self.stock: dict[str, StockLevel] = {}
         self.movements: dict[str, list[StockMovement]] = {}
+        self.outbox: dict[int, OutboxMessage] = {}  # position -> message, insertion = position order
+        self.outbox_position = 0  # last position handed out; like a sequence, never rolled back
 
     def begin(self) -> MemoryTransaction:
         """Take the lock; it is released by the transaction's commit or rollback."""
@@ -103,6 +107,20 @@ class MemoryTransaction:
 
         def undo() -> None:
             history.pop()
+
+        self._undo.append(undo)
+
+    def put_outbox(self, message: OutboxMessage) -> None:
+        self.check_open()
+        outbox = self.database.outbox
+        old = outbox.get(message.position)
+        outbox[message.position] = message
+
+        def undo() -> None:
+            if old is None:
+                outbox.pop(message.position, None)
+            else:
+                outbox[message.position] = old
 
         self._undo.append(undo)
 
@@ -196,10 +214,11 @@ class MemoryDocumentStore:
         order: Sequence[Order] = (Order(),),
         limit: int | None = None,
         offset: int = 0,
+        lock: Lock | None = None,
     ) -> list[A]:
         self._tx.check_open()
         check_columns(spec, filters, order)
-        rows = self._select(spec, filters)
+        rows = self._select(spec, filters)  # ``lock``: the unit of work holds the database lock already
         keys = [*order, Order("id", order[-1].descending if order else True)]
         for key in reversed(keys):  # stable sorts, least significant key first
             rows.sort(key=_row_key(key.column), reverse=key.descending)
@@ -257,6 +276,57 @@ def _sort_key(value: ColumnValue) -> tuple[int, ColumnValue]:
     return (0, 0) if value is None else (1, value)
 
 
+class MemoryOutbox:
+    """``OutboxStore`` over a ``MemoryDatabase``. The unit of work holds the database lock, so a
+    claim is exclusive until the transaction ends and one relay at a time can work."""
+
+    def __init__(self, transaction: MemoryTransaction) -> None:
+        self._tx = transaction
+        self._db = transaction.database
+
+    def append(self, entries: Sequence[OutboxEntry]) -> None:
+        self._tx.check_open()
+        for entry in entries:
+            require_aware(entry.occurred_at)
+            self._db.outbox_position += 1
+            message = OutboxMessage(
+                position=self._db.outbox_position,
+                event_id=entry.event_id,
+                name=entry.name,
+                aggregate_kind=entry.aggregate_kind,
+                aggregate_id=entry.aggregate_id,
+                occurred_at=entry.occurred_at,
+                payload=msgspec.json.decode(msgspec.json.encode(entry.payload)),  # a JSON copy
+            )
+            self._tx.put_outbox(message)
+
+    def claim(self, limit: int) -> list[OutboxMessage]:
+        self._tx.check_open()
+        claimed: list[OutboxMessage] = []
+        for message in self._db.outbox.values():  # insertion order is position order
+            if len(claimed) >= limit:
+                break
+            if message.published_at is None:
+                claimed.append(message)
+        return claimed
+
+    def mark_published(self, positions: Sequence[int], at: datetime) -> None:
+        self._tx.check_open()
+        require_aware(at)
+        for position in positions:
+            message = self._db.outbox.get(position)
+            if message is not None and message.published_at is None:
+                self._tx.put_outbox(attrs.evolve(message, published_at=at))
+
+    def messages(self, *, after: int = 0, limit: int = 100) -> list[OutboxMessage]:
+        self._tx.check_open()
+        return [m for m in self._db.outbox.values() if m.position > after][:limit]
+
+    def count_unpublished(self) -> int:
+        self._tx.check_open()
+        return sum(1 for message in self._db.outbox.values() if message.published_at is None)
+
+
 class MemoryStockLedger:
     """``StockLedger`` over a ``MemoryDatabase``; the lock makes each check-and-change atomic."""
 
@@ -295,6 +365,31 @@ class MemoryStockLedger:
         if self._level(sku_id, quantity).reserved < quantity:
             raise Conflict(f"cannot commit {quantity} of {sku_id}: not that many reserved")
         self._change(sku_id, MovementKind.COMMIT, -quantity, -quantity, "", reference, at)
+
+    def deduct(self, sku_id: str, quantity: int, reference: str, at: datetime) -> bool:
+        if self._level(sku_id, quantity).available < quantity:
+            return False
+        self._change(sku_id, MovementKind.DEDUCT, -quantity, 0, "", reference, at)
+        return True
+
+    def restock(self, sku_id: str, quantity: int, reason: str, reference: str, at: datetime) -> None:
+        self._level(sku_id, quantity)
+        self._change(sku_id, MovementKind.RESTOCK, quantity, 0, reason, reference, at)
+
+    def levels(self, after: str | None, limit: int) -> list[StockLevel]:
+        self._tx.check_open()
+        skus = sorted(sku for sku in self._db.stock if after is None or sku > after)[:limit]
+        return [self._db.stock[sku] for sku in skus]
+
+    def movement_totals(self, sku_ids: Iterable[str]) -> dict[str, MovementTotals]:
+        self._tx.check_open()
+        totals = {}
+        for sku in sorted(set(sku_ids)):
+            moves = self._db.movements.get(sku)
+            if moves:
+                on_hand = sum(m.on_hand_delta for m in moves)
+                totals[sku] = MovementTotals(sku, on_hand, sum(m.reserved_delta for m in moves))
+        return totals
 
     def adjust(self, sku_id: str, delta: int, reason: str, reference: str, at: datetime) -> bool:
         level = self._level(sku_id, None)

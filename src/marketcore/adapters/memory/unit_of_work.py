@@ -6,22 +6,24 @@ from marketcore.adapters.documents import DocumentStore
 from marketcore.adapters.memory.store import (
     MemoryDatabase,
     MemoryDocumentStore,
+    MemoryOutbox,
     MemoryStockLedger,
     MemoryTransaction,
 )
-from marketcore.adapters.unit_of_work import StoreUnitOfWork
+from marketcore.adapters.unit_of_work import AfterCommit, StoreUnitOfWork
 from marketcore.application.inventory.ports import StockLedger
+from marketcore.application.shared.ports import OutboxStore
 
 
 class MemoryUnitOfWork(StoreUnitOfWork):
-    def __init__(self, database: MemoryDatabase) -> None:
-        super().__init__()
+    def __init__(self, database: MemoryDatabase, *, after_commit: AfterCommit | None = None) -> None:
+        super().__init__(after_commit=after_commit)
         self.database = database
         self._transaction: MemoryTransaction | None = None
 
-    def _begin(self) -> tuple[DocumentStore, StockLedger]:
-        self._transaction = self.database.begin()
-        return MemoryDocumentStore(self._transaction), MemoryStockLedger(self._transaction)
+    def _begin(self) -> tuple[DocumentStore, StockLedger, OutboxStore]:
+        self._transaction = tx = self.database.begin()
+        return MemoryDocumentStore(tx), MemoryStockLedger(tx), MemoryOutbox(tx)
 
     def _end(self, *, commit: bool) -> None:
         transaction, self._transaction = self._transaction, None

@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, insert, select, update
+from sqlalchemy import ColumnElement, Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketcore.adapters.sqlalchemy.tables import stock_levels, stock_movements
 from marketcore.application.shared.ids import new_id
-from marketcore.domain.inventory.stock import MovementKind, StockLevel, StockMovement
+from marketcore.domain.inventory.stock import MovementKind, MovementTotals, StockLevel, StockMovement
 from marketcore.domain.shared.clock import require_aware
 from marketcore.domain.shared.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 
@@ -76,6 +76,15 @@ class SqlAlchemyStockLedger:
         if not self._change(sku_id, MovementKind.COMMIT, -quantity, -quantity, "", reference, at, guard):
             raise Conflict(f"cannot commit {quantity} of {sku_id}: not that many reserved")
 
+    def deduct(self, sku_id: str, quantity: int, reference: str, at: datetime) -> bool:
+        _positive(quantity)
+        guard = _levels.on_hand - _levels.reserved >= quantity
+        return self._change(sku_id, MovementKind.DEDUCT, -quantity, 0, "", reference, at, guard)
+
+    def restock(self, sku_id: str, quantity: int, reason: str, reference: str, at: datetime) -> None:
+        _positive(quantity)
+        self._change(sku_id, MovementKind.RESTOCK, quantity, 0, reason, reference, at, None)
+
     def adjust(self, sku_id: str, delta: int, reason: str, reference: str, at: datetime) -> bool:
         guard = _levels.on_hand + delta >= _levels.reserved
         if delta == 0:
@@ -101,6 +110,25 @@ class SqlAlchemyStockLedger:
             )
             for r in rows
         ]
+
+    def levels(self, after: str | None, limit: int) -> list[StockLevel]:
+        statement = select(_levels.sku_id, _levels.shop_id, _levels.on_hand, _levels.reserved)
+        if after is not None:
+            statement = statement.where(_levels.sku_id > after)
+        rows = self._connection.execute(statement.order_by(_levels.sku_id).limit(limit))
+        return [StockLevel(r.sku_id, r.shop_id, r.on_hand, r.reserved) for r in rows]
+
+    def movement_totals(self, sku_ids: Iterable[str]) -> dict[str, MovementTotals]:
+        wanted = sorted(set(sku_ids))
+        if not wanted:
+            return {}
+        m = stock_movements.c
+        rows = self._connection.execute(
+            select(m.sku_id, func.sum(m.on_hand_delta), func.sum(m.reserved_delta))
+            .where(m.sku_id.in_(wanted))
+            .group_by(m.sku_id)
+        )
+        return {sku: MovementTotals(sku, int(on_hand), int(reserved)) for sku, on_hand, reserved in rows}
 
     def _change(
         self,

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from marketcore.adapters.documents import A, Between, Contains, DocumentSpec, Eq, Filter, In, Order
+from marketcore.adapters.documents import A, Between, Contains, DocumentSpec, Eq, Filter, In, Lock, Order
 from marketcore.adapters.sqlalchemy.tables import NAMING_CONVENTION, document_keys, document_table
 from marketcore.adapters.tracking import Tracker, Write, check_columns
 from marketcore.domain.shared.errors import AlreadyExists, ConcurrencyConflict
@@ -106,6 +106,7 @@ class SqlAlchemyDocumentStore:
         order: Sequence[Order] = (Order(),),
         limit: int | None = None,
         offset: int = 0,
+        lock: Lock | None = None,
     ) -> list[A]:
         check_columns(spec, filters, order)
         table = table_for(spec)
@@ -124,6 +125,8 @@ class SqlAlchemyDocumentStore:
             query = query.limit(limit)
         if offset:
             query = query.offset(offset)
+        if lock is not None:  # SQLite has no row locks; its one writer at a time serialises anyway
+            query = query.with_for_update(skip_locked=lock == "skip")
         rows = self._connection.execute(query).all()
         return [self._tracker.loaded(spec, row.id, row.version, row.data) for row in rows]
 

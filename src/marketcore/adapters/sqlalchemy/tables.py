@@ -1,4 +1,4 @@
-"""Table definitions. One table per document kind, plus the shared keys and stock tables.
+"""Table definitions. One table per document kind, plus the shared keys, stock and outbox tables.
 
 ``metadata`` (every spec in ``repositories.ALL_SPECS``) is what Alembic migrates;
 ``build_metadata`` and ``create_document_tables`` let tests and integrators build tables for
@@ -17,11 +17,13 @@ from sqlalchemy import (
     Column,
     Connection,
     Engine,
+    Identity,
     Index,
     Integer,
     MetaData,
     String,
     Table,
+    column,
 )
 from sqlalchemy.types import TypeEngine
 
@@ -97,9 +99,34 @@ def _fixed_tables(metadata: MetaData) -> None:
     )
 
 
+def _outbox_table(metadata: MetaData) -> None:
+    """Events waiting for (or done with) the relay. ``position`` is the publication order: an
+    identity on PostgreSQL, ``INTEGER PRIMARY KEY AUTOINCREMENT`` (never reused) on SQLite."""
+    Table(
+        "outbox",
+        metadata,
+        Column("position", BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True),
+        Column("event_id", text_type(), nullable=False, unique=True),
+        Column("name", text_type(), nullable=False),
+        Column("aggregate_kind", text_type(), nullable=False),
+        Column("aggregate_id", text_type(), nullable=False),
+        Column("occurred_at", UtcDateTime(), nullable=False),
+        Column("payload", json_type(), nullable=False),
+        Column("published_at", UtcDateTime(), nullable=True),
+        Index(
+            "ix_outbox_unpublished",
+            "position",
+            postgresql_where=column("published_at").is_(None),
+            sqlite_where=column("published_at").is_(None),
+        ),
+        sqlite_autoincrement=True,
+    )
+
+
 def build_metadata(specs: Iterable[documents.DocumentSpec[Any]]) -> MetaData:
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     _fixed_tables(metadata)
+    _outbox_table(metadata)
     for spec in specs:
         document_table(metadata, spec)
     return metadata
@@ -117,6 +144,7 @@ _fixed = build_metadata([])
 document_keys = _fixed.tables["document_keys"]
 stock_levels = _fixed.tables["stock_levels"]
 stock_movements = _fixed.tables["stock_movements"]
+outbox = _fixed.tables["outbox"]
 
 metadata: MetaData  # every table of the application; built on first access, see __getattr__
 

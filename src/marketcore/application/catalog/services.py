@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 import attrs
 
@@ -15,6 +16,7 @@ from marketcore.domain.catalog.categories import Category
 from marketcore.domain.catalog.products import Product, SalesAttribute, SkuDraft
 from marketcore.domain.inventory.stock import InsufficientStock, StockLevel
 from marketcore.domain.shared.actors import Actor
+from marketcore.domain.shared.deduction import DeductionMode
 from marketcore.domain.shared.errors import InvalidInput, NotFound
 
 MAX_INITIAL_STOCK = 10_000_000
@@ -157,10 +159,14 @@ class CatalogService(Service[CatalogUnitOfWork]):
         price: int | None = None,
         stock_delta: int | None = None,
         reason: str | None = None,
+        low_stock_threshold: int | None = None,
+        deduction_mode: str | None = None,
     ) -> ProductView:
-        """Reprice at once and/or adjust on-hand stock; stock can never drop below what is reserved."""
-        if price is None and stock_delta is None:
-            raise InvalidInput("price", "give a price or a stock_delta")
+        """Reprice at once, adjust on-hand stock (never below what is reserved), set the low-stock
+        mark, or choose the SKU's deduction mode (``"shop"`` follows the shop's again)."""
+        if all(v is None for v in (price, stock_delta, low_stock_threshold, deduction_mode)):
+            raise InvalidInput("price", "give price, stock_delta, low_stock_threshold or deduction_mode")
+        now = self._clock.now()
         with self._uow() as uow:
             product = uow.products.get_by_sku(sku_id)
             if product is None or product.shop_id != shop_id:
@@ -168,21 +174,32 @@ class CatalogService(Service[CatalogUnitOfWork]):
             staff_shop(uow.shops, actor, shop_id)
             if price is not None:
                 product.reprice(sku_id, price)
+            if low_stock_threshold is not None:
+                product.set_low_stock_threshold(sku_id, low_stock_threshold)
+            if deduction_mode is not None:
+                product.set_deduction_mode(sku_id, _deduction_mode(deduction_mode))
             if stock_delta:
-                if isinstance(stock_delta, bool) or abs(stock_delta) > MAX_INITIAL_STOCK:
-                    raise InvalidInput("stock_delta", f"must be within ±{MAX_INITIAL_STOCK}")
-                adjusted = uow.stock.adjust(
-                    sku_id,
-                    stock_delta,
-                    (reason or "merchant adjustment")[:200],
-                    f"user:{actor.user_id}",
-                    self._clock.now(),
-                )
-                if not adjusted:
-                    raise InsufficientStock("stock cannot fall below the units already reserved")
+                self._adjust(uow, product, sku_id, stock_delta, reason, f"user:{actor.user_id}", now)
             levels = uow.stock.get_many(s.id for s in product.skus)
             uow.commit()
         return ProductView(product, levels)
+
+    @staticmethod
+    def _adjust(
+        uow: CatalogUnitOfWork,
+        product: Product,
+        sku_id: str,
+        delta: int,
+        reason: str | None,
+        reference: str,
+        now: datetime,
+    ) -> None:
+        if isinstance(delta, bool) or abs(delta) > MAX_INITIAL_STOCK:
+            raise InvalidInput("stock_delta", f"must be within ±{MAX_INITIAL_STOCK}")
+        before = uow.stock.get_many([sku_id])[sku_id].available
+        if not uow.stock.adjust(sku_id, delta, (reason or "merchant adjustment")[:200], reference, now):
+            raise InsufficientStock("stock cannot fall below the units already reserved")
+        product.note_stock(sku_id, before, before + delta, now)
 
     def search(self, query: ProductQuery, page: PageRequest) -> Page[Product]:
         """Listed, approved products of open shops (a suspended shop's listings are hidden)."""
@@ -223,3 +240,12 @@ class CatalogService(Service[CatalogUnitOfWork]):
         if product.shop_id != shop_id:
             raise NotFound("product", product_id)
         return product
+
+
+def _deduction_mode(value: str) -> DeductionMode | None:
+    if value == "shop":
+        return None
+    try:
+        return DeductionMode(value)
+    except ValueError:
+        raise InvalidInput("deduction_mode", f"one of shop, {', '.join(DeductionMode)}") from None

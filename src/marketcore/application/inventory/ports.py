@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-from marketcore.domain.inventory.stock import StockLevel, StockMovement
+from marketcore.domain.inventory.stock import MovementTotals, StockLevel, StockMovement
 
 
 class StockLedger(Protocol):
@@ -34,10 +34,27 @@ class StockLedger(Protocol):
         """Turn a hold into a sale: on_hand and reserved both fall by ``quantity``."""
         ...
 
+    def deduct(self, sku_id: str, quantity: int, reference: str, at: datetime) -> bool:
+        """Take ``quantity`` units off the shelf without a prior hold, if that many are
+        available; False (and no change) otherwise."""
+        ...
+
+    def restock(self, sku_id: str, quantity: int, reason: str, reference: str, at: datetime) -> None:
+        """Put units back on the shelf (returned goods, or a deduction undone)."""
+        ...
+
     def adjust(self, sku_id: str, delta: int, reason: str, reference: str, at: datetime) -> bool:
         """Change on_hand by ``delta`` unless that would leave it below what is reserved."""
         ...
 
     def movements(self, sku_id: str) -> list[StockMovement]:
         """Every movement of the SKU, oldest first."""
+        ...
+
+    def levels(self, after: str | None, limit: int) -> list[StockLevel]:
+        """Stock rows in SKU order, starting after ``after``: for walking the whole ledger."""
+        ...
+
+    def movement_totals(self, sku_ids: Iterable[str]) -> dict[str, MovementTotals]:
+        """The sums of on_hand and reserved deltas of each SKU's movements."""
         ...

@@ -22,6 +22,7 @@ from marketcore.application.shared.ids import new_id
 from marketcore.application.shared.ports import Clock
 from marketcore.application.shared.services import Service
 from marketcore.domain.cart.carts import check_quantity
+from marketcore.domain.catalog.products import Product
 from marketcore.domain.inventory.stock import InsufficientStock
 from marketcore.domain.ordering.orders import (
     AddressSnapshot,
@@ -33,6 +34,7 @@ from marketcore.domain.ordering.orders import (
 from marketcore.domain.promotions.pricing import PricingLine, PricingResult, ShopPricing, price
 from marketcore.domain.risk.rules import EventKind, RiskBlocked, RiskEvent, SubjectKind, Verdict
 from marketcore.domain.shared.actors import Actor
+from marketcore.domain.shared.deduction import DeductionMode
 from marketcore.domain.shared.errors import (
     AlreadyExists,
     Conflict,
@@ -65,6 +67,7 @@ class QuotedLine:
     title: str
     sku_code: str
     attributes: Mapping[str, str]
+    deduction: DeductionMode
 
 
 @attrs.frozen
@@ -172,11 +175,9 @@ class CheckoutService(Service[OrderingUnitOfWork]):
             if decision.verdict is Verdict.BLOCK:
                 uow.commit()  # keep the risk record: operators and velocity rules need it
                 raise RiskBlocked()
-            quantities = {p.line.key: p.line.quantity for s in quote.pricing.shops for p in s.lines}
-            for sku_id in sorted(quantities):
-                if not uow.stock.reserve(sku_id, quantities[sku_id], f"checkout:{fingerprint[:16]}", now):
-                    raise InsufficientStock(f"not enough stock for sku {sku_id}")
             checkout_id = new_id()
+            quantities = {p.line.key: p.line.quantity for s in quote.pricing.shops for p in s.lines}
+            self._hold_stock(uow, quote, quantities, f"checkout:{checkout_id}", now)
             orders = [
                 self._order(checkout_id, buyer_id, shop, quote, address, gateway, now)
                 for shop in quote.pricing.shops
@@ -228,6 +229,7 @@ class CheckoutService(Service[OrderingUnitOfWork]):
                         LineDiscount(a.promotion_id, a.label, a.amount, str(a.funder))
                         for a in priced.allocations
                     ],
+                    deduction=facts.deduction,
                 )
             )
         return Order.place(
@@ -244,6 +246,27 @@ class CheckoutService(Service[OrderingUnitOfWork]):
             payment_deadline=now + self._payment_window,
             at=now,
         )
+
+    @staticmethod
+    def _hold_stock(
+        uow: OrderingUnitOfWork, quote: Quote, quantities: Mapping[str, int], reference: str, now: datetime
+    ) -> None:
+        """Reserve reserve-on-order lines and check deduct-on-payment ones, in SKU order so
+        concurrent checkouts lock rows alike; note SKUs that fall below their low-stock mark."""
+        levels = uow.stock.get_many(quantities)
+        for sku_id in sorted(quantities):
+            wanted, level = quantities[sku_id], levels.get(sku_id)
+            if level is None:
+                raise InsufficientStock(f"not enough stock for sku {sku_id}")
+            if quote.lines[sku_id].deduction is DeductionMode.DEDUCT_ON_PAYMENT:
+                if level.available < wanted:
+                    raise InsufficientStock(f"not enough stock for sku {sku_id}")
+                continue
+            if not uow.stock.reserve(sku_id, wanted, reference, now):
+                raise InsufficientStock(f"not enough stock for sku {sku_id}")
+            product = uow.products.get_by_sku(sku_id)
+            if product is not None:  # loaded already by the quote: no extra query
+                product.note_stock(sku_id, level.available, level.available - wanted, now)
 
     @staticmethod
     def _address(uow: OrderingUnitOfWork, buyer_id: str, address_id: str) -> AddressSnapshot:
@@ -273,23 +296,24 @@ class CheckoutService(Service[OrderingUnitOfWork]):
             wanted[item.sku_id] = check_quantity(
                 wanted.get(item.sku_id, 0) + item.quantity, f"items[{index}].quantity"
             )
-        facts: dict[str, QuotedLine] = {}
-        pricing_lines: list[PricingLine] = []
-        shop_ids: list[str] = []
-        for sku_id, quantity in wanted.items():
+        products: dict[str, Product] = {}
+        for sku_id in wanted:
             product = uow.products.get_by_sku(sku_id)
             if product is None or not product.is_buyable or not product.sku(sku_id).active:
                 raise SkuUnavailable(sku_id)
-            sku = product.sku(sku_id)
-            facts[sku_id] = QuotedLine(sku_id, product.id, product.title, sku.code, sku.attributes)
-            pricing_lines.append(PricingLine(sku_id, product.shop_id, sku.price, quantity))
-            if product.shop_id not in shop_ids:
-                shop_ids.append(product.shop_id)
+            products[sku_id] = product
+        shop_ids = list(dict.fromkeys(p.shop_id for p in products.values()))
         shops = uow.shops.get_many(shop_ids)
-        for line in pricing_lines:
-            shop = shops.get(line.shop_id)
+        facts: dict[str, QuotedLine] = {}
+        pricing_lines: list[PricingLine] = []
+        for sku_id, quantity in wanted.items():
+            product, shop = products[sku_id], shops.get(products[sku_id].shop_id)
             if shop is None or not shop.is_open:
-                raise SkuUnavailable(line.key)
+                raise SkuUnavailable(sku_id)
+            sku = product.sku(sku_id)
+            deduction = sku.deduction_mode or shop.deduction_mode
+            facts[sku_id] = QuotedLine(sku_id, product.id, product.title, sku.code, sku.attributes, deduction)
+            pricing_lines.append(PricingLine(sku_id, product.shop_id, sku.price, quantity))
         promotions = uow.promotions.active_for_shops(shop_ids, self._clock.now())
         fees = {shop_id: shops[shop_id].shipping_fee for shop_id in shop_ids}
         return Quote(facts, price(pricing_lines, promotions, fees), from_cart)

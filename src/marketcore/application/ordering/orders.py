@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 
 from marketcore.application.ordering.ports import OrderingUnitOfWork
 from marketcore.application.shared.ids import new_id
-from marketcore.application.shared.ports import Page, PageRequest
+from marketcore.application.shared.ports import Clock, Page, PageRequest
 from marketcore.application.shared.services import Service
 from marketcore.application.shops.services import staff_shop
+from marketcore.domain.inventory.stock import InsufficientStock
 from marketcore.domain.ordering.orders import Order, OrderStatus
 from marketcore.domain.shared.actors import Actor
 from marketcore.domain.shared.errors import NotFound
 
 
+def release_stock(uow: OrderingUnitOfWork, order_id: str, held: Mapping[str, int], now: datetime) -> None:
+    """Give back the units an order held, in SKU order like every multi-SKU stock change."""
+    for sku_id in sorted(held):
+        uow.stock.release(sku_id, held[sku_id], f"order:{order_id}", now)
+
+
 class OrderService(Service[OrderingUnitOfWork]):
+    def __init__(
+        self,
+        uow: Callable[[], OrderingUnitOfWork],
+        clock: Clock,
+        receipt_window: timedelta,
+        receipt_extension: timedelta,
+    ) -> None:
+        super().__init__(uow, clock)
+        self._receipt_window = receipt_window
+        self._receipt_extension = receipt_extension
+
     def buyer_orders(self, actor: Actor, status: OrderStatus | None, page: PageRequest) -> Page[Order]:
         buyer_id = actor.require_user()
         with self._uow() as uow:
@@ -46,9 +65,9 @@ class OrderService(Service[OrderingUnitOfWork]):
         now = self._clock.now()
         with self._uow() as uow:
             order = self._buyer_order(uow, buyer_id, order_id)
+            held = order.reserved_quantities()
             order.cancel(buyer_id, reason, now)
-            for line in sorted(order.lines, key=lambda item: item.sku_id):
-                uow.stock.release(line.sku_id, line.quantity, f"order:{order.id}", now)
+            release_stock(uow, order.id, held, now)
             uow.commit()
         return order
 
@@ -73,20 +92,34 @@ class OrderService(Service[OrderingUnitOfWork]):
         now = self._clock.now()
         with self._uow() as uow:
             staff_shop(uow.shops, actor, shop_id)
-            order = uow.orders.get(order_id)
+            order = uow.orders.get(order_id, lock=True)
             if order is None or order.shop_id != shop_id:
                 raise NotFound("order", order_id)
-            shipment = order.ship(new_id(), carrier_code, tracking_no, quantities, str(actor.user_id), now)
+            shipment = order.ship(
+                new_id(), carrier_code, tracking_no, quantities, str(actor.user_id), now, self._receipt_window
+            )
             if not order.is_paid:
-                for item in sorted(shipment.lines, key=lambda s: order.line(s.order_line_id).sku_id):
-                    sku_id = order.line(item.order_line_id).sku_id
-                    uow.stock.commit(sku_id, item.quantity, f"order:{order.id}", now)
+                lines = sorted((order.line(item.order_line_id), item.quantity) for item in shipment.lines)
+                for line, quantity in lines:
+                    if line.holds_stock:
+                        uow.stock.commit(line.sku_id, quantity, f"order:{order.id}", now)
+                    elif not uow.stock.deduct(line.sku_id, quantity, f"order:{order.id}", now):
+                        raise InsufficientStock(f"not enough stock to ship sku {line.sku_id}")
+            uow.commit()
+        return order
+
+    def extend_receipt(self, actor: Actor, order_id: str) -> Order:
+        """Push automatic completion back once (default three days)."""
+        buyer_id = actor.require_user()
+        with self._uow() as uow:
+            order = self._buyer_order(uow, buyer_id, order_id)
+            order.extend_receipt(buyer_id, self._receipt_extension, self._clock.now())
             uow.commit()
         return order
 
     @staticmethod
     def _buyer_order(uow: OrderingUnitOfWork, buyer_id: str, order_id: str) -> Order:
-        order = uow.orders.get(order_id)
+        order = uow.orders.get(order_id, lock=True)
         if order is None or order.buyer_id != buyer_id:
             raise NotFound("order", order_id)
         return order

@@ -11,7 +11,7 @@ from marketcore.application.shared.ids import new_id
 from marketcore.application.shared.ports import Clock
 from marketcore.application.shared.services import Service
 from marketcore.domain.ordering.orders import Checkout, Order, OrderStatus
-from marketcore.domain.payments.payments import Payment, PaymentRequest
+from marketcore.domain.payments.payments import Payment, PaymentRequest, RefundRequest
 from marketcore.domain.shared.actors import Actor
 from marketcore.domain.shared.errors import (
     AlreadyExists,
@@ -76,12 +76,20 @@ class PaymentService(Service[OrderingUnitOfWork]):
                         raise IdempotencyConflict("this Idempotency-Key was used with a different request")
                     return earlier
             checkout = self._checkout(uow, buyer_id, checkout_id)
-            due = self._amount_due(checkout, uow.orders.for_checkout(checkout.id))
+            covered = self._awaiting_payment(checkout, uow.orders.for_checkout(checkout.id))
             for payment in uow.payments.for_checkout(checkout.id):
-                if payment.is_open and payment.gateway == gateway_code and payment.amount == due:
+                if payment.is_open and payment.gateway == gateway_code and payment.order_amounts == covered:
                     return payment
+            due = Money(sum(covered.values()), checkout.amount_due.currency)
             payment = Payment(
-                new_id(), checkout_id, buyer_id, gateway_code, due, now, idempotency_key=idempotency_key
+                new_id(),
+                checkout_id,
+                buyer_id,
+                gateway_code,
+                due,
+                now,
+                idempotency_key=idempotency_key,
+                order_amounts=covered,
             )
             payment.started(
                 gateway.create(PaymentRequest(payment.id, checkout.id, due, f"checkout {checkout.id}")), now
@@ -103,30 +111,78 @@ class PaymentService(Service[OrderingUnitOfWork]):
         buyer_id = actor.require_user()
         now = self._clock.now()
         with self._uow() as uow:
-            payment = uow.payments.get(payment_id)
+            payment = uow.payments.get(payment_id, lock=True)
             if payment is None or payment.buyer_id != buyer_id or payment.gateway != SANDBOX:
                 raise NotFound("payment", payment_id)
             if not succeeded:
                 payment.fail("declined in the sandbox", now)
                 uow.commit()
                 return payment
-            checkout = self._checkout(uow, buyer_id, payment.checkout_id)
-            orders = uow.orders.for_checkout(checkout.id)
-            if self._amount_due(checkout, orders) != payment.amount:
-                raise CheckoutNotPayable("the orders changed since this payment started; start a new one")
-            payment.succeed(now)
-            self._settle(uow, orders, now)
+            self._captured(uow, payment, now)
             uow.commit()
         return payment
 
+    def _captured(self, uow: OrderingUnitOfWork, payment: Payment, now: datetime) -> None:
+        """The provider took the money. Orders still awaiting payment are paid and their stock
+        leaves the shelf; an order closed meanwhile (late payment) or whose deduct-on-payment stock
+        is gone is refunded its share automatically, and in the second case closed."""
+        payment.succeed(now)
+        orders = {
+            o.id: o
+            for o in uow.orders.for_checkout(payment.checkout_id, lock=True)
+            if o.id in payment.order_amounts
+        }
+        pending = {oid: o for oid, o in orders.items() if o.status is OrderStatus.PENDING_PAYMENT}
+        sold_out = self._take_stock(uow, list(pending.values()), now)
+        for order_id in sorted(payment.order_amounts):
+            order = orders.get(order_id)
+            if order is not None and order_id in pending and order_id not in sold_out:
+                order.mark_paid(now)
+                continue
+            if order is not None and order_id in sold_out:
+                order.close("system", "out of stock at payment", now)
+                reason = "out of stock at payment"
+            else:
+                reason = "order no longer awaiting payment"
+            amount = Money(payment.order_amounts[order_id], payment.amount.currency)
+            self._refund(payment, amount, f"{reason} ({order_id})", now)
+
     @staticmethod
-    def _settle(uow: OrderingUnitOfWork, orders: list[Order], now: datetime) -> None:
-        pending = [o for o in orders if o.status is OrderStatus.PENDING_PAYMENT]
-        for order in pending:
-            order.mark_paid(now)
-        lines = sorted((line.sku_id, line.quantity, o.id) for o in pending for line in o.lines)
-        for sku_id, quantity, order_id in lines:
-            uow.stock.commit(sku_id, quantity, f"order:{order_id}", now)
+    def _take_stock(uow: OrderingUnitOfWork, orders: list[Order], now: datetime) -> set[str]:
+        """Deduct deduct-on-payment lines, then commit or release reserved ones, each pass in SKU
+        order. Returns the orders whose stock ran out; their partial deductions are put back."""
+        lines = sorted(
+            (line.sku_id, line.quantity, o.id, line.holds_stock) for o in orders for line in o.lines
+        )
+        sold_out: set[str] = set()
+        deducted: list[tuple[str, int, str]] = []
+        for sku_id, quantity, order_id, holds in lines:
+            if holds or order_id in sold_out:
+                continue
+            if uow.stock.deduct(sku_id, quantity, f"order:{order_id}", now):
+                deducted.append((sku_id, quantity, order_id))
+            else:
+                sold_out.add(order_id)
+        for sku_id, quantity, order_id in deducted:
+            if order_id in sold_out:
+                uow.stock.restock(
+                    sku_id, quantity, "deduction undone: order out of stock", f"order:{order_id}", now
+                )
+        for sku_id, quantity, order_id, holds in lines:
+            if not holds:
+                continue
+            if order_id in sold_out:
+                uow.stock.release(sku_id, quantity, f"order:{order_id}", now)
+            else:
+                uow.stock.commit(sku_id, quantity, f"order:{order_id}", now)
+        return sold_out
+
+    def _refund(self, payment: Payment, amount: Money, reason: str, now: datetime) -> None:
+        refund = payment.refund(new_id(), amount, reason, now)
+        outcome = self._gateways[payment.gateway].refund(
+            RefundRequest(refund.id, payment.id, payment.provider_reference, amount, reason)
+        )
+        payment.refund_settled(refund.id, outcome, now)
 
     @staticmethod
     def _checkout(uow: OrderingUnitOfWork, buyer_id: str, checkout_id: str) -> Checkout:
@@ -136,9 +192,9 @@ class PaymentService(Service[OrderingUnitOfWork]):
         return checkout
 
     @staticmethod
-    def _amount_due(checkout: Checkout, orders: list[Order]) -> Money:
-        """What the checkout's orders still awaiting payment add up to (a cancelled one drops out)."""
-        pending = [o for o in orders if o.status is OrderStatus.PENDING_PAYMENT]
+    def _awaiting_payment(checkout: Checkout, orders: list[Order]) -> dict[str, int]:
+        """What each of the checkout's orders still awaiting payment costs (a cancelled one drops out)."""
+        pending = {o.id: o.total.amount for o in orders if o.status is OrderStatus.PENDING_PAYMENT}
         if not pending:
             raise CheckoutNotPayable(f"checkout {checkout.id} has no order awaiting payment")
-        return Money.sum((o.total for o in pending), checkout.amount_due.currency)
+        return pending

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from marketcore.application.cart.ports import CartRepository
@@ -25,15 +26,27 @@ class CheckoutRepository(Protocol):
 
 
 class OrderRepository(Protocol):
-    def get(self, order_id: str) -> Order | None: ...
+    def get(self, order_id: str, *, lock: bool = False) -> Order | None:
+        """``lock`` holds the order until the transaction ends. Use cases lock documents before
+        touching stock rows, so concurrent transactions take locks in one order and never deadlock."""
+        ...
 
     def add(self, order: Order) -> None: ...
 
-    def for_checkout(self, checkout_id: str) -> list[Order]: ...
+    def for_checkout(self, checkout_id: str, *, lock: bool = False) -> list[Order]: ...
 
     def for_buyer(self, buyer_id: str, status: OrderStatus | None, page: PageRequest) -> Page[Order]: ...
 
     def for_shop(self, shop_id: str, status: OrderStatus | None, page: PageRequest) -> Page[Order]: ...
+
+    def claim_due(self, now: datetime, limit: int) -> list[Order]:
+        """Orders whose ``due_at`` has passed, locked for this transaction. Rows another
+        transaction holds are skipped, so several workers never take the same order."""
+        ...
+
+    def holding_stock(self) -> list[Order]:
+        """Every order that may still hold reserved stock (awaiting payment or unpaid shipment)."""
+        ...
 
 
 class OrderingUnitOfWork(RiskUnitOfWork, Protocol):

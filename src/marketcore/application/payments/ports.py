@@ -10,6 +10,9 @@ from marketcore.domain.payments.payments import (
     PaymentDeclined,
     PaymentRequest,
     PaymentStarted,
+    RefundAccepted,
+    RefundDeclined,
+    RefundRequest,
 )
 
 
@@ -25,9 +28,11 @@ class PaymentGateway(Protocol):
 
     def create(self, request: PaymentRequest) -> PaymentStarted | PaymentDeclined: ...
 
+    def refund(self, request: RefundRequest) -> RefundAccepted | RefundDeclined: ...
+
 
 class PaymentRepository(Protocol):
-    def get(self, payment_id: str) -> Payment | None: ...
+    def get(self, payment_id: str, *, lock: bool = False) -> Payment | None: ...
 
     def add(self, payment: Payment) -> None: ...
 

@@ -7,6 +7,7 @@ from marketcore.application.shared.ports import Page, PageRequest
 from marketcore.application.shared.services import Service
 from marketcore.application.shops.ports import ShopRepository, ShopsUnitOfWork
 from marketcore.domain.shared.actors import Actor
+from marketcore.domain.shared.deduction import DeductionMode
 from marketcore.domain.shared.errors import InvalidInput, NotFound
 from marketcore.domain.shared.money import Money
 from marketcore.domain.shops.shops import ApplicationStatus, Shop, ShopApplication, ShopStatus
@@ -85,12 +86,21 @@ class ShopsService(Service[ShopsUnitOfWork]):
             uow.commit()
         return shop
 
-    def set_shipping_fee(self, actor: Actor, shop_id: str, amount: int) -> Shop:
+    def update_settings(
+        self, actor: Actor, shop_id: str, shipping_fee: int | None = None, deduction_mode: str | None = None
+    ) -> Shop:
+        """The shop's own settings: its flat shipping fee and when stock leaves the shelf."""
         with self._uow() as uow:
             shop = staff_shop(uow.shops, actor, shop_id)
-            if isinstance(amount, bool) or not 0 <= amount <= 100_000_00:
-                raise InvalidInput("shipping_fee", "must be 0 to 10000000 fen")
-            shop.shipping_fee = Money(amount, shop.shipping_fee.currency)
+            if shipping_fee is not None:
+                if isinstance(shipping_fee, bool) or not 0 <= shipping_fee <= 100_000_00:
+                    raise InvalidInput("shipping_fee", "must be 0 to 10000000 fen")
+                shop.shipping_fee = Money(shipping_fee, shop.shipping_fee.currency)
+            if deduction_mode is not None:
+                try:
+                    shop.deduction_mode = DeductionMode(deduction_mode)
+                except ValueError:
+                    raise InvalidInput("deduction_mode", f"one of {', '.join(DeductionMode)}") from None
             uow.commit()
         return shop
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import attrs
 
+from marketcore.domain.shared.deduction import DeductionMode
 from marketcore.domain.shared.errors import Conflict, InvalidInput, NotFound
 from marketcore.domain.shared.events import Aggregate, DomainEvent
 from marketcore.domain.shared.money import Currency, Money
@@ -59,12 +60,23 @@ class Sku:
     market_price: Money | None = None
     weight_grams: int = 0
     active: bool = True
+    deduction_mode: DeductionMode | None = None  # None: the shop's mode
+    low_stock_threshold: int = 0  # StockLow is raised when availability falls below it
 
 
 @attrs.frozen(kw_only=True)
 class ProductSubmitted(DomainEvent):
     product_id: str
     shop_id: str
+
+
+@attrs.frozen(kw_only=True)
+class StockLow(DomainEvent):
+    product_id: str
+    shop_id: str
+    sku_id: str
+    available: int
+    threshold: int
 
 
 @attrs.frozen(kw_only=True)
@@ -201,6 +213,30 @@ class Product(Aggregate):
     def delist(self) -> None:
         self._require(ProductStatus.APPROVED, "delisted")
         self.listed = False
+
+    def set_low_stock_threshold(self, sku_id: str, threshold: int) -> None:
+        if isinstance(threshold, bool) or not 0 <= threshold <= 1_000_000:
+            raise InvalidInput("low_stock_threshold", "must be 0 to 1000000")
+        self.sku(sku_id).low_stock_threshold = threshold
+
+    def set_deduction_mode(self, sku_id: str, mode: DeductionMode | None) -> None:
+        """Override the shop's deduction mode for one SKU; None follows the shop again."""
+        self.sku(sku_id).deduction_mode = mode
+
+    def note_stock(self, sku_id: str, available_before: int, available_after: int, at: datetime) -> None:
+        """Raise StockLow when a change takes the SKU's availability below its threshold."""
+        threshold = self.sku(sku_id).low_stock_threshold
+        if available_after < threshold <= available_before:
+            self.record(
+                StockLow(
+                    occurred_at=at,
+                    product_id=self.id,
+                    shop_id=self.shop_id,
+                    sku_id=sku_id,
+                    available=available_after,
+                    threshold=threshold,
+                )
+            )
 
     def reprice(self, sku_id: str, price: int) -> None:
         """Price edits apply at once, even on an approved, listed product."""

@@ -19,6 +19,7 @@ class MovementKind(enum.StrEnum):
     RESERVE = "reserve"  # checkout holds units; on_hand unchanged
     RELEASE = "release"  # hold dropped (cancel, timeout); on_hand unchanged
     COMMIT = "commit"  # paid: held units leave on_hand
+    DEDUCT = "deduct"  # paid, deduct-on-payment mode: units leave on_hand without a hold
     RESTOCK = "restock"  # returned goods back on the shelf
 
 
@@ -32,6 +33,15 @@ class StockLevel:
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
+
+
+@attrs.frozen
+class MovementTotals:
+    """What a SKU's movements add up to; the ledger check compares them with the stock row."""
+
+    sku_id: str
+    on_hand: int
+    reserved: int
 
 
 @attrs.frozen

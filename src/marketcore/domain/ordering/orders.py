@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
+from marketcore.domain.shared.deduction import DeductionMode
 from marketcore.domain.shared.errors import Conflict, InvalidInput, NotFound
 from marketcore.domain.shared.events import Aggregate, DomainEvent
 from marketcore.domain.shared.money import Currency, Money
@@ -41,6 +42,10 @@ class OrderNotConfirmable(Conflict):
 
 class OrderNotPayable(Conflict):
     code = "order_not_payable"
+
+
+class ReceiptNotExtendable(Conflict):
+    code = "receipt_not_extendable"
 
 
 @attrs.frozen
@@ -76,6 +81,12 @@ class OrderLine:
     quantity: int
     discounts: list[LineDiscount]
     shipped_quantity: int = 0
+    deduction: DeductionMode = DeductionMode.RESERVE_ON_ORDER
+
+    @property
+    def holds_stock(self) -> bool:
+        """Units of this line are reserved in the stock ledger until paid, shipped or released."""
+        return self.deduction is DeductionMode.RESERVE_ON_ORDER
 
     @property
     def subtotal(self) -> Money:
@@ -161,6 +172,8 @@ class Order(Aggregate):
     shipments: list[Shipment] = attrs.Factory(list)
     history: list[Transition] = attrs.Factory(list)
     close_reason: str | None = None
+    auto_complete_at: datetime | None = None  # shipped orders complete by themselves then
+    receipt_extended: bool = False
 
     @classmethod
     def place(
@@ -215,6 +228,28 @@ class Order(Aggregate):
     def is_paid(self) -> bool:
         return self.paid_at is not None
 
+    @property
+    def due_at(self) -> datetime | None:
+        """When the system must next act on this order by itself, if ever: close it unpaid at the
+        payment deadline, or complete it once the receipt window after shipment has passed."""
+        if self.status is OrderStatus.PENDING_PAYMENT:
+            return self.payment_deadline
+        if self.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+            return self.auto_complete_at
+        return None
+
+    def reserved_quantities(self) -> dict[str, int]:
+        """Units this order still holds in the stock ledger, per SKU: reserve-on-order lines not
+        yet committed (committed at payment, or at shipment for unpaid cash-on-delivery orders)."""
+        held: dict[str, int] = {}
+        if self.status is OrderStatus.PENDING_PAYMENT or (
+            self.status is OrderStatus.AWAITING_SHIPMENT and not self.is_paid
+        ):
+            for line in self.lines:
+                if line.holds_stock and line.quantity > line.shipped_quantity:
+                    held[line.sku_id] = held.get(line.sku_id, 0) + line.quantity - line.shipped_quantity
+        return held
+
     def line(self, line_id: str) -> OrderLine:
         for line in self.lines:
             if line.id == line_id:
@@ -250,6 +285,7 @@ class Order(Aggregate):
         quantities: Mapping[str, int] | None,
         actor: str,
         at: datetime,
+        receipt_window: timedelta,
     ) -> Shipment:
         """Ship some or all remaining units; the order is ``shipped`` once every unit has left."""
         if self.status is not OrderStatus.AWAITING_SHIPMENT:
@@ -281,17 +317,31 @@ class Order(Aggregate):
         )
         self.shipments.append(shipment)
         if all(line.shipped_quantity == line.quantity for line in self.lines):
+            self.auto_complete_at = at + receipt_window
             self._move(OrderStatus.SHIPPED, actor, f"shipped {carrier_code} {tracking_no}", at)
         self.record(OrderShipped(occurred_at=at, order_id=self.id, shipment_id=shipment_id))
         return shipment
 
-    def confirm_receipt(self, actor: str, at: datetime) -> None:
+    def confirm_receipt(self, actor: str, at: datetime, reason: str = "receipt confirmed") -> None:
         if self.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
             raise OrderNotConfirmable(f"order {self.number} is {self.status}")
         if self.paid_at is None:  # cash on delivery: collected at the door
             self.paid_at = at
-        self._move(OrderStatus.COMPLETED, actor, "receipt confirmed", at)
+        self.auto_complete_at = None
+        self._move(OrderStatus.COMPLETED, actor, reason, at)
         self.record(OrderCompleted(occurred_at=at, order_id=self.id))
+
+    def extend_receipt(self, actor: str, extension: timedelta, at: datetime) -> None:
+        """The buyer may push automatic completion back once, e.g. while a parcel is late."""
+        if self.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED) or self.auto_complete_at is None:
+            raise ReceiptNotExtendable(f"order {self.number} is {self.status}")
+        if self.receipt_extended:
+            raise ReceiptNotExtendable("the receipt window can be extended only once")
+        self.receipt_extended = True
+        self.auto_complete_at += extension
+        self.history.append(
+            Transition(self.status, self.status, actor, f"receipt window extended by {extension}", at)
+        )
 
     def _move(self, to: OrderStatus, actor: str, reason: str, at: datetime) -> None:
         previous = self.status if self.history else None

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import attrs
 
+from marketcore.domain.shared.deduction import DeductionMode
 from marketcore.domain.shared.errors import Conflict
 from marketcore.domain.shared.events import Aggregate, DomainEvent
 from marketcore.domain.shared.money import Money
@@ -126,6 +127,7 @@ class Shop(Aggregate):
     opened_at: datetime
     status: ShopStatus = ShopStatus.OPEN
     shipping_fee: Money = attrs.Factory(Money.zero)  # flat fee per shop order until freight templates
+    deduction_mode: DeductionMode = DeductionMode.RESERVE_ON_ORDER
     staff_ids: frozenset[str] = frozenset()
     history: list[ShopStatusChange] = attrs.Factory(list)
 

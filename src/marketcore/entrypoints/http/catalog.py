@@ -179,5 +179,14 @@ class MerchantProductController(Controller):
         market: Market,
         actor: CurrentActor,
     ) -> ProductOut:
-        view = market.catalog.update_sku(actor, shop_id, sku_id, data.price, data.stock_delta, data.reason)
+        view = market.catalog.update_sku(
+            actor,
+            shop_id,
+            sku_id,
+            data.price,
+            data.stock_delta,
+            data.reason,
+            data.low_stock_threshold,
+            data.deduction_mode,
+        )
         return _privileged_out(view)

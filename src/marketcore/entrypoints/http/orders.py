@@ -56,6 +56,13 @@ class OrderController(Controller):
     def confirm_receipt(self, order_id: FromPath[str], market: Market, actor: CurrentActor) -> OrderOut:
         return order_out(market.orders.confirm_receipt(actor, order_id))
 
+    @post(
+        "/{order_id:str}/extend-receipt", operation_id="extendReceipt", status_code=200, sync_to_thread=True
+    )
+    def extend_receipt(self, order_id: FromPath[str], market: Market, actor: CurrentActor) -> OrderOut:
+        """Push automatic completion back once (``MARKETCORE_RECEIPT_EXTENSION_DAYS``, default 3)."""
+        return order_out(market.orders.extend_receipt(actor, order_id))
+
 
 class MerchantOrderController(Controller):
     path = "/merchant/shops/{shop_id:str}/orders"

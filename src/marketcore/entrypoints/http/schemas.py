@@ -74,8 +74,9 @@ class ReasonIn(In):
     reason: str
 
 
-class ShippingFeeIn(In):
-    shipping_fee: int
+class ShopSettingsIn(In):
+    shipping_fee: int | None = None
+    deduction_mode: Literal["reserve_on_order", "deduct_on_payment"] | None = None
 
 
 class CategoryIn(In):
@@ -113,6 +114,8 @@ class SkuPatchIn(In):
     price: int | None = None
     stock_delta: int | None = None
     reason: str | None = None
+    low_stock_threshold: int | None = None
+    deduction_mode: Literal["shop", "reserve_on_order", "deduct_on_payment"] | None = None
 
 
 class CartItemIn(In):
@@ -287,6 +290,7 @@ class ShopOut(Out):
     status: str
     currency: str
     shipping_fee: int
+    deduction_mode: str
     opened_at: datetime
     scores: ShopScoresOut | None = None  # on the public shop page only
 
@@ -326,6 +330,8 @@ class SkuOut(Out):
     available: int
     on_hand: int | None = None  # shop staff and operators only
     reserved: int | None = None
+    low_stock_threshold: int | None = None
+    deduction_mode: str | None = None  # "shop" when the SKU follows its shop's mode
 
 
 class ProductOut(Out):
@@ -534,6 +540,8 @@ class OrderOut(Out):
     placed_at: datetime
     paid_at: datetime | None
     payment_deadline: datetime | None
+    auto_complete_at: datetime | None
+    receipt_extended: bool
     close_reason: str | None
     address: AddressSnapshotOut
     lines: list[OrderLineOut]
@@ -676,6 +684,7 @@ def shop_out(shop: Shop, scores: ShopScoreSummary | None = None) -> ShopOut:
         status=str(shop.status),
         currency=str(shop.shipping_fee.currency),
         shipping_fee=shop.shipping_fee.amount,
+        deduction_mode=str(shop.deduction_mode),
         opened_at=shop.opened_at,
         scores=ShopScoresOut(scores.count, scores.description, scores.service, scores.logistics)
         if scores
@@ -711,6 +720,8 @@ def _sku_out(sku: Sku, level: StockLevel | None, privileged: bool) -> SkuOut:
         available=max(level.available, 0) if level else 0,
         on_hand=level.on_hand if level and privileged else None,
         reserved=level.reserved if level and privileged else None,
+        low_stock_threshold=sku.low_stock_threshold if privileged else None,
+        deduction_mode=str(sku.deduction_mode or "shop") if privileged else None,
     )
 
 
@@ -923,6 +934,8 @@ def order_out(o: Order) -> OrderOut:
         placed_at=o.placed_at,
         paid_at=o.paid_at,
         payment_deadline=o.payment_deadline,
+        auto_complete_at=o.auto_complete_at,
+        receipt_extended=o.receipt_extended,
         close_reason=o.close_reason,
         address=AddressSnapshotOut(
             a.recipient, a.phone, a.province, a.city, a.district, a.detail, a.postal_code

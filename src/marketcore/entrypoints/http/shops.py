@@ -10,11 +10,11 @@ from marketcore.entrypoints.http.common import PUBLIC_OPT, CurrentActor, Cursor,
 from marketcore.entrypoints.http.schemas import (
     PageOut,
     ReasonIn,
-    ShippingFeeIn,
     ShopApplicationIn,
     ShopApplicationOut,
     ShopApprovedOut,
     ShopOut,
+    ShopSettingsIn,
     application_out,
     shop_out,
 )
@@ -114,6 +114,6 @@ class MerchantShopController(Controller):
 
     @patch("/{shop_id:str}", operation_id="updateShop", sync_to_thread=True)
     def update(
-        self, shop_id: FromPath[str], data: JSONBody[ShippingFeeIn], market: Market, actor: CurrentActor
+        self, shop_id: FromPath[str], data: JSONBody[ShopSettingsIn], market: Market, actor: CurrentActor
     ) -> ShopOut:
-        return shop_out(market.shops.set_shipping_fee(actor, shop_id, data.shipping_fee))
+        return shop_out(market.shops.update_settings(actor, shop_id, data.shipping_fee, data.deduction_mode))

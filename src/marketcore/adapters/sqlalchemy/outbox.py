@@ -1,0 +1,85 @@
+"""``OutboxStore`` in SQL, inside the unit of work's transaction.
+
+``claim`` is ``SELECT ... WHERE published_at IS NULL ORDER BY position LIMIT n FOR UPDATE SKIP
+LOCKED`` on PostgreSQL: the rows stay locked until the relay's transaction ends and a second relay
+skips them instead of waiting or publishing them too. SQLite has no row locks (and renders no
+``FOR UPDATE``); its ``BEGIN IMMEDIATE`` already makes the whole transaction exclusive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from marketcore.adapters.sqlalchemy.tables import outbox
+from marketcore.application.shared.ports import OutboxEntry, OutboxMessage
+from marketcore.domain.shared.clock import require_aware
+
+_c = outbox.c
+
+
+def _message(row: Any) -> OutboxMessage:
+    return OutboxMessage(
+        position=row.position,
+        event_id=row.event_id,
+        name=row.name,
+        aggregate_kind=row.aggregate_kind,
+        aggregate_id=row.aggregate_id,
+        occurred_at=row.occurred_at,
+        payload=row.payload,
+        published_at=row.published_at,
+    )
+
+
+class SqlAlchemyOutbox:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def append(self, entries: Sequence[OutboxEntry]) -> None:
+        # One statement per row, in order, so positions follow the entries' order on every engine.
+        for entry in entries:
+            require_aware(entry.occurred_at)
+            self._connection.execute(
+                insert(outbox).values(
+                    event_id=entry.event_id,
+                    name=entry.name,
+                    aggregate_kind=entry.aggregate_kind,
+                    aggregate_id=entry.aggregate_id,
+                    occurred_at=entry.occurred_at,
+                    payload=dict(entry.payload),
+                    published_at=None,
+                )
+            )
+
+    def claim(self, limit: int) -> list[OutboxMessage]:
+        rows = self._connection.execute(
+            select(outbox)
+            .where(_c.published_at.is_(None))
+            .order_by(_c.position)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        return [_message(row) for row in rows]
+
+    def mark_published(self, positions: Sequence[int], at: datetime) -> None:
+        require_aware(at)
+        if not positions:
+            return
+        self._connection.execute(
+            update(outbox)
+            .where(_c.position.in_(list(positions)), _c.published_at.is_(None))
+            .values(published_at=at)
+        )
+
+    def messages(self, *, after: int = 0, limit: int = 100) -> list[OutboxMessage]:
+        rows = self._connection.execute(
+            select(outbox).where(_c.position > after).order_by(_c.position).limit(limit)
+        ).all()
+        return [_message(row) for row in rows]
+
+    def count_unpublished(self) -> int:
+        query = select(func.count()).select_from(outbox).where(_c.published_at.is_(None))
+        return int(self._connection.execute(query).scalar_one())

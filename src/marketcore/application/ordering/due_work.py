@@ -1,0 +1,57 @@
+"""Work nobody asks for: closing orders unpaid at their deadline, completing shipped orders whose
+receipt window has passed. ``run_due_work(now)`` does whatever is due, idempotently; any number of
+workers may run it side by side (each batch is claimed with SKIP LOCKED on PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+from marketcore.application.ordering.ports import OrderingUnitOfWork
+from marketcore.application.shared.services import Service
+from marketcore.domain.ordering.orders import OrderStatus
+
+BATCH = 100
+
+
+@attrs.frozen
+class DueWorkReport:
+    closed_unpaid: int = 0
+    completed: int = 0
+
+    def __add__(self, other: DueWorkReport) -> DueWorkReport:
+        return DueWorkReport(self.closed_unpaid + other.closed_unpaid, self.completed + other.completed)
+
+    @property
+    def total(self) -> int:
+        return self.closed_unpaid + self.completed
+
+
+class DueWorkService(Service[OrderingUnitOfWork]):
+    def run_due_work(self, now: datetime | None = None) -> DueWorkReport:
+        """Process everything due at ``now`` (default: the clock), batch by batch, until none is left."""
+        now = now or self._clock.now()
+        report = DueWorkReport()
+        while True:
+            batch = self._run_batch(now)
+            report += batch
+            if batch.total < BATCH:
+                return report
+
+    def _run_batch(self, now: datetime) -> DueWorkReport:
+        closed = completed = 0
+        releases: list[tuple[str, int, str]] = []
+        with self._uow() as uow:
+            for order in uow.orders.claim_due(now, BATCH):
+                if order.status is OrderStatus.PENDING_PAYMENT:
+                    releases += [(sku, n, order.id) for sku, n in order.reserved_quantities().items()]
+                    order.close("system", "payment deadline passed", now)
+                    closed += 1
+                else:
+                    order.confirm_receipt("system", now, "completed automatically after the receipt window")
+                    completed += 1
+            for sku_id, quantity, order_id in sorted(releases):  # one SKU order for the whole batch
+                uow.stock.release(sku_id, quantity, f"order:{order_id}", now)
+            uow.commit()
+        return DueWorkReport(closed, completed)

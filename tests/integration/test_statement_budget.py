@@ -1,0 +1,102 @@
+"""SQL statements per use case, counted on the engine, held to a budget so a regression fails CI.
+
+Budgets are the counts measured when this test was written (see docs/performance.md); lower one
+when an optimisation lands, and raise one only with a reason in the commit message.
+Counted: every statement SQLAlchemy sends through a cursor (BEGIN IMMEDIATE and SAVEPOINTs
+included; COMMIT/ROLLBACK go through the driver's connection and are not seen).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from marketcore.application.ordering.checkout import ItemRequest
+from marketcore.bootstrap import Marketplace, create_marketplace
+from marketcore.testing.scenarios import Scenario, a_marketplace_with
+
+BUDGETS: dict[str, dict[str, int]] = {
+    "sqlite": {"checkout": 40, "pay": 28, "ship": 7, "product detail": 4},
+    "postgresql": {"checkout": 38, "pay": 26, "ship": 6, "product detail": 3},
+}
+
+
+@contextmanager
+def counting(market: Marketplace) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split())[:120])
+
+    engine = market.container.engine()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def measure(url: str) -> dict[str, list[str]]:
+    """Statements of each use case, on a warm marketplace (a first checkout already done)."""
+    market = create_marketplace(url)
+    try:
+        world: Scenario = a_marketplace_with(
+            market, shops=2, listed_skus=2, stock=100, full_reduction=(20_000, 3_000)
+        )
+        shop0, shop1 = world.shops
+        items = [
+            ItemRequest(shop0.sku_ids[0], 1),
+            ItemRequest(shop0.sku_ids[1], 1),
+            ItemRequest(shop1.sku_ids[0], 1),
+        ]
+        market.checkout.checkout(world.buyer, world.address_id, "sandbox", items, idempotency_key="warm-up")
+        counted: dict[str, list[str]] = {}
+
+        def count(name: str, call: Callable[[], Any]) -> Any:
+            with counting(market) as statements:
+                result = call()
+            counted[name] = statements
+            return result
+
+        placed = count(
+            "checkout",
+            lambda: market.checkout.checkout(
+                world.buyer, world.address_id, "sandbox", items, idempotency_key="k1"
+            ),
+        )
+        assert len(placed.orders) == 2
+
+        def pay() -> None:
+            payment = market.payments.start(world.buyer, placed.checkout.id, "sandbox")
+            market.payments.complete_sandbox(world.buyer, payment.id, succeeded=True)
+
+        count("pay", pay)
+        order = next(o for o in placed.orders if o.shop_id == shop0.id)
+        count("ship", lambda: market.orders.ship(shop0.staff, shop0.id, order.id, "SF", "SF123456789"))
+        count("product detail", lambda: market.catalog.product(world.buyer, shop0.product_ids[0]))
+        return counted
+    finally:
+        market.close()
+
+
+def check(backend: str, counted: dict[str, list[str]]) -> None:
+    measured = {name: len(statements) for name, statements in counted.items()}
+    over = {name: n for name, n in measured.items() if n > BUDGETS[backend][name]}
+    detail = "\n".join(f"--- {name}:\n  " + "\n  ".join(counted[name]) for name in over)
+    assert not over, (
+        f"{backend}: statements over budget {over}; measured {measured}, budgets {BUDGETS[backend]}\n{detail}"
+    )
+
+
+def test_statement_budget_sqlite(tmp_path: Path) -> None:
+    check("sqlite", measure(f"sqlite:///{tmp_path}/budget.db"))
+
+
+@pytest.mark.postgres
+def test_statement_budget_postgres(fresh_postgres_url: str) -> None:
+    check("postgresql", measure(fresh_postgres_url))
