@@ -21,8 +21,8 @@ from marketcore.bootstrap import Marketplace, create_marketplace
 from marketcore.testing.scenarios import Scenario, a_marketplace_with
 
 BUDGETS: dict[str, dict[str, int]] = {
-    "sqlite": {"checkout": 40, "pay": 28, "ship": 7, "product detail": 4},
-    "postgresql": {"checkout": 38, "pay": 26, "ship": 6, "product detail": 3},
+    "sqlite": {"checkout": 18, "pay": 16, "ship": 5, "product detail": 4},
+    "postgresql": {"checkout": 17, "pay": 14, "ship": 4, "product detail": 3},
 }
 
 

@@ -100,6 +100,10 @@ class DocumentStore(Protocol):
 
     def get_by_key(self, spec: DocumentSpec[A], key: str) -> A | None: ...
 
+    def get_by_keys(self, spec: DocumentSpec[A], keys: Sequence[str]) -> dict[str, A]:
+        """The documents holding any of ``keys``, by key (missing keys are left out)."""
+        ...
+
     def add(self, spec: DocumentSpec[A], aggregate: A) -> None: ...
 
     def find(

@@ -242,6 +242,10 @@ class ProductRepository(DocumentRepository[Product]):
     def get_by_sku(self, sku_id: str) -> Product | None:
         return self._store.get_by_key(self._spec, f"sku:{sku_id}")
 
+    def get_by_skus(self, sku_ids: Sequence[str]) -> dict[str, Product]:
+        found = self._store.get_by_keys(self._spec, [f"sku:{sku_id}" for sku_id in sku_ids])
+        return {key.removeprefix("sku:"): product for key, product in found.items()}
+
     def search(self, query: ProductQuery, page: PageRequest) -> Page[Product]:
         filters: list[Filter] = []
         if query.only_buyable:

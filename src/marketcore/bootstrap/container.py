@@ -39,7 +39,7 @@ from marketcore.application.risk.ports import RiskRule, RiskUnitOfWork
 from marketcore.application.risk.rules import BlacklistRule, VelocityRule
 from marketcore.application.risk.services import RiskEngine, RiskService
 from marketcore.application.shared.events import EventBus
-from marketcore.application.shared.ports import EventPublisher, OutboxUnitOfWork
+from marketcore.application.shared.ports import EventPublisher, OutboxUnitOfWork, UnitOfWorkFactory
 from marketcore.application.shared.relay import OutboxRelay
 from marketcore.application.shops.ports import ShopsUnitOfWork
 from marketcore.application.shops.services import ShopsService
@@ -64,14 +64,24 @@ MarketUnitOfWork = SqlAlchemyMarketUnitOfWork | MemoryMarketUnitOfWork
 
 def uow_factory(
     engine: Engine | None, memory: MemoryDatabase | None, bus: EventBus | None = None
-) -> Callable[[], MarketUnitOfWork]:
+) -> UnitOfWorkFactory[MarketUnitOfWork]:
     """Units of work that write events to the outbox and, once committed, hand them to ``bus``."""
     after_commit = None if bus is None else bus.dispatch
     if engine is not None:
-        return lambda: SqlAlchemyMarketUnitOfWork(engine, after_commit=after_commit)
+        sql_engine = engine
+
+        def sql(*, read_only: bool = False) -> MarketUnitOfWork:
+            return SqlAlchemyMarketUnitOfWork(sql_engine, after_commit=after_commit, read_only=read_only)
+
+        return sql
     if memory is None:
         raise ValueError("neither a database engine nor an in-memory database")
-    return lambda: MemoryMarketUnitOfWork(memory, after_commit=after_commit)
+    database = memory
+
+    def in_memory(*, read_only: bool = False) -> MarketUnitOfWork:
+        return MemoryMarketUnitOfWork(database, after_commit=after_commit)  # one lock either way
+
+    return in_memory
 
 
 def _satisfies_every_context(

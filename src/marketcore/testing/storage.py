@@ -141,6 +141,17 @@ class DocumentStoreContract(_Contract):
             assert found is not None and found.id == "b"
             assert uow.documents.get_by_key(WIDGETS, _sku_key("C-1")) is None
 
+    def test_get_by_keys_finds_many_at_once_and_shares_identity(self, uow_factory: UowFactory) -> None:
+        self._save(uow_factory, Widget("a", sku="A-1"), Widget("b", sku="B-1"), Widget("c", sku="C-1"))
+        with uow_factory() as uow:
+            first = uow.documents.get_by_key(WIDGETS, _sku_key("A-1"))
+            found = uow.documents.get_by_keys(WIDGETS, [_sku_key("A-1"), _sku_key("C-1"), _sku_key("Z-9")])
+            assert sorted((key, w.id) for key, w in found.items()) == [
+                (_sku_key("A-1"), "a"),
+                (_sku_key("C-1"), "c"),
+            ]
+            assert found[_sku_key("A-1")] is first
+
     def test_duplicate_id_is_refused(self, uow_factory: UowFactory) -> None:
         self._save(uow_factory, Widget("a"))
         with pytest.raises(AlreadyExists):

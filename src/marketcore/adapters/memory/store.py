@@ -196,6 +196,10 @@ class MemoryDocumentStore:
             return None
         return self.get(spec, owner[1])
 
+    def get_by_keys(self, spec: DocumentSpec[A], keys: Sequence[str]) -> dict[str, A]:
+        found = {key: self.get_by_key(spec, key) for key in keys}
+        return {key: aggregate for key, aggregate in found.items() if aggregate is not None}
+
     def add(self, spec: DocumentSpec[A], aggregate: A) -> None:
         self._tx.check_open()
         self._tracker.added(spec, aggregate)

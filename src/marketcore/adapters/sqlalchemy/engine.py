@@ -70,6 +70,9 @@ def _sqlite_engine(url: URL, pool_size: int, max_overflow: int, common: dict[str
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front, so a transaction never fails half-way when it
+        # first writes; read-only units of work read a snapshot and take no lock.
+        deferred = connection.get_execution_options().get("marketcore_read_only", False)
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
     return engine

@@ -39,20 +39,24 @@ class SqlAlchemyOutbox:
         self._connection = connection
 
     def append(self, entries: Sequence[OutboxEntry]) -> None:
-        # One statement per row, in order, so positions follow the entries' order on every engine.
+        # One executemany: the driver runs the rows in order, so positions follow the entries.
         for entry in entries:
             require_aware(entry.occurred_at)
-            self._connection.execute(
-                insert(outbox).values(
-                    event_id=entry.event_id,
-                    name=entry.name,
-                    aggregate_kind=entry.aggregate_kind,
-                    aggregate_id=entry.aggregate_id,
-                    occurred_at=entry.occurred_at,
-                    payload=dict(entry.payload),
-                    published_at=None,
-                )
-            )
+        if not entries:
+            return
+        rows = [
+            {
+                "event_id": entry.event_id,
+                "name": entry.name,
+                "aggregate_kind": entry.aggregate_kind,
+                "aggregate_id": entry.aggregate_id,
+                "occurred_at": entry.occurred_at,
+                "payload": dict(entry.payload),
+                "published_at": None,
+            }
+            for entry in entries
+        ]
+        self._connection.execute(insert(outbox), rows)
 
     def claim(self, limit: int) -> list[OutboxMessage]:
         rows = self._connection.execute(

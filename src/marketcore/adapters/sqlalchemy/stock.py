@@ -29,8 +29,17 @@ def _positive(quantity: int) -> None:
 
 
 class SqlAlchemyStockLedger:
+    """Movement rows are buffered and written in one statement when the unit of work commits
+    (or before anything reads movements), saving a round trip per stock change."""
+
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+        self._pending: list[dict[str, Any]] = []
+
+    def flush(self) -> None:
+        if self._pending:
+            rows, self._pending = self._pending, []
+            self._connection.execute(insert(stock_movements), rows)
 
     def create(self, sku_id: str, shop_id: str, on_hand: int, at: datetime, reference: str) -> None:
         require_aware(at)
@@ -93,6 +102,7 @@ class SqlAlchemyStockLedger:
         return self._change(sku_id, MovementKind.ADJUST, delta, 0, reason, reference, at, guard)
 
     def movements(self, sku_id: str) -> list[StockMovement]:
+        self.flush()
         m = stock_movements.c
         rows = self._connection.execute(
             select(stock_movements).where(m.sku_id == sku_id).order_by(m.at, m.id)
@@ -119,6 +129,7 @@ class SqlAlchemyStockLedger:
         return [StockLevel(r.sku_id, r.shop_id, r.on_hand, r.reserved) for r in rows]
 
     def movement_totals(self, sku_ids: Iterable[str]) -> dict[str, MovementTotals]:
+        self.flush()
         wanted = sorted(set(sku_ids))
         if not wanted:
             return {}
@@ -154,17 +165,17 @@ class SqlAlchemyStockLedger:
         if self._connection.execute(statement).rowcount != 1:
             self._require(sku_id)
             return False
-        self._connection.execute(
-            insert(stock_movements).values(
-                id=new_id(),
-                sku_id=sku_id,
-                kind=kind.value,
-                on_hand_delta=on_hand,
-                reserved_delta=reserved,
-                reason=reason,
-                reference=reference,
-                at=at,
-            )
+        self._pending.append(
+            {
+                "id": new_id(),
+                "sku_id": sku_id,
+                "kind": kind.value,
+                "on_hand_delta": on_hand,
+                "reserved_delta": reserved,
+                "reason": reason,
+                "reference": reference,
+                "at": at,
+            }
         )
         return True
 

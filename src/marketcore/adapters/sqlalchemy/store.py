@@ -69,6 +69,7 @@ class SqlAlchemyDocumentStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._tracker = Tracker()
+        self._key_ids: dict[tuple[str, str], str] = {}
 
     def get(self, spec: DocumentSpec[A], ident: str) -> A | None:
         known = self._tracker.get(spec, ident)
@@ -83,12 +84,43 @@ class SqlAlchemyDocumentStore:
         return self._tracker.loaded(spec, ident, row.version, row.data)
 
     def get_by_key(self, spec: DocumentSpec[A], key: str) -> A | None:
-        doc_id = self._connection.execute(
-            select(document_keys.c.doc_id).where(
-                document_keys.c.key == key, document_keys.c.kind == spec.kind
-            )
-        ).scalar()
-        return None if doc_id is None else self.get(spec, doc_id)
+        """One statement (the key joined to its document), none if this unit of work saw it."""
+        known_id = self._key_ids.get((spec.kind, key))
+        if known_id is not None:
+            return self.get(spec, known_id)
+        table = table_for(spec)
+        row = self._connection.execute(
+            select(table.c.id, table.c.version, table.c.data)
+            .join(document_keys, document_keys.c.doc_id == table.c.id)
+            .where(document_keys.c.key == key, document_keys.c.kind == spec.kind)
+        ).first()
+        if row is None:
+            return None
+        self._key_ids[(spec.kind, key)] = row.id
+        return self._tracker.loaded(spec, row.id, row.version, row.data)
+
+    def get_by_keys(self, spec: DocumentSpec[A], keys: Sequence[str]) -> dict[str, A]:
+        """One statement for all the keys this unit of work has not resolved yet."""
+        found: dict[str, A] = {}
+        unknown: list[str] = []
+        for key in dict.fromkeys(keys):
+            known_id = self._key_ids.get((spec.kind, key))
+            aggregate = self.get(spec, known_id) if known_id is not None else None
+            if aggregate is not None:
+                found[key] = aggregate
+            else:
+                unknown.append(key)
+        if unknown:
+            table = table_for(spec)
+            rows = self._connection.execute(
+                select(document_keys.c.key, table.c.id, table.c.version, table.c.data)
+                .join(document_keys, document_keys.c.doc_id == table.c.id)
+                .where(document_keys.c.key.in_(unknown), document_keys.c.kind == spec.kind)
+            ).all()
+            for row in rows:
+                self._key_ids[(spec.kind, row.key)] = row.id
+                found[row.key] = self._tracker.loaded(spec, row.id, row.version, row.data)
+        return found
 
     def add(self, spec: DocumentSpec[A], aggregate: A) -> None:
         self._tracker.added(spec, aggregate)
@@ -137,32 +169,48 @@ class SqlAlchemyDocumentStore:
         return int(self._connection.execute(query).scalar_one())
 
     def flush(self) -> list[Aggregate]:
-        for write in self._tracker.pending():
-            self._write(write)
+        """Updates one by one (each needs its row count), inserts one multi-row statement per
+        table, new keys in one statement. A failure leaves the transaction unusable, which is
+        fine: the unit of work rolls back whatever a flush raises."""
+        writes = self._tracker.pending()
+        inserts: dict[Table, list[dict[str, Any]]] = {}
+        new_keys: list[dict[str, str]] = []
+        try:
+            for write in writes:
+                spec, aggregate, snapshot = write.tracked.spec, write.tracked.aggregate, write.snapshot
+                values = {
+                    "data": snapshot.data,
+                    **snapshot.columns,
+                    "version": write.tracked.stored_version + 1,
+                }
+                if write.is_insert:
+                    inserts.setdefault(table_for(spec), []).append({"id": aggregate.id, **values})
+                else:
+                    self._update(write, values)
+                new_keys += self._changed_keys(write)
+            for table, rows in inserts.items():
+                self._connection.execute(insert(table), rows)
+            if new_keys:
+                self._connection.execute(insert(document_keys), new_keys)
+        except IntegrityError as error:
+            raise AlreadyExists(f"an id or unique key is already taken: {error.orig}") from error
+        for write in writes:
             write.done()
         return self._tracker.aggregates()
 
-    def _write(self, write: Write) -> None:
-        spec, aggregate, snapshot = write.tracked.spec, write.tracked.aggregate, write.snapshot
+    def _update(self, write: Write, values: dict[str, Any]) -> None:
+        spec, aggregate = write.tracked.spec, write.tracked.aggregate
         table = table_for(spec)
-        values = {"data": snapshot.data, **snapshot.columns, "version": write.tracked.stored_version + 1}
-        try:
-            with self._connection.begin_nested():  # a failed statement must not poison the transaction
-                if write.is_insert:
-                    self._connection.execute(insert(table).values(id=aggregate.id, **values))
-                else:
-                    result = self._connection.execute(
-                        update(table)
-                        .where(table.c.id == aggregate.id, table.c.version == write.tracked.stored_version)
-                        .values(**values)
-                    )
-                    if result.rowcount != 1:
-                        raise ConcurrencyConflict(f"{spec.kind} {aggregate.id} was changed by someone else")
-                self._sync_keys(write)
-        except IntegrityError as error:
-            raise AlreadyExists(f"{spec.kind} {aggregate.id}: id or unique key already taken") from error
+        result = self._connection.execute(
+            update(table)
+            .where(table.c.id == aggregate.id, table.c.version == write.tracked.stored_version)
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            raise ConcurrencyConflict(f"{spec.kind} {aggregate.id} was changed by someone else")
 
-    def _sync_keys(self, write: Write) -> None:
+    def _changed_keys(self, write: Write) -> list[dict[str, str]]:
+        """Deletes keys the document gave up; returns the rows of the keys it newly claims."""
         spec, ident = write.tracked.spec, write.tracked.aggregate.id
         old = write.tracked.stored.keys if write.tracked.stored else frozenset()
         gone, new = sorted(old - write.snapshot.keys), sorted(write.snapshot.keys - old)
@@ -174,7 +222,4 @@ class SqlAlchemyDocumentStore:
                     document_keys.c.doc_id == ident,
                 )
             )
-        if new:
-            self._connection.execute(
-                insert(document_keys), [{"key": key, "kind": spec.kind, "doc_id": ident} for key in new]
-            )
+        return [{"key": key, "kind": spec.kind, "doc_id": ident} for key in new]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+from types import TracebackType
+
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -17,28 +21,54 @@ from marketcore.domain.shared.errors import ConcurrencyConflict
 # PostgreSQL: serialization_failure, deadlock_detected. Both mean "retry", like a stale version.
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 
+# SQLite lets one writer in at a time and makes the others poll, sleeping up to 100 ms between
+# tries. Threads of one process queue on a lock instead, so the next one starts the moment the
+# previous transaction ends; other processes still meet SQLite's own busy timeout.
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_sqlite_writers_guard = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.RLock | None:
+    if engine.dialect.name != "sqlite":
+        return None
+    with _sqlite_writers_guard:
+        return _sqlite_writers.setdefault(engine, threading.RLock())
+
 
 class SqlAlchemyUnitOfWork(StoreUnitOfWork):
-    def __init__(self, engine: Engine, *, after_commit: AfterCommit | None = None) -> None:
+    def __init__(
+        self, engine: Engine, *, after_commit: AfterCommit | None = None, read_only: bool = False
+    ) -> None:
         super().__init__(after_commit=after_commit)
         self.engine = engine
+        self.read_only = read_only
+        self._writer = None if read_only else _writer_lock(engine)
         self._connection: Connection | None = None
+        self._ledger: SqlAlchemyStockLedger | None = None
 
     def _begin(self) -> tuple[DocumentStore, StockLedger, OutboxStore]:
-        connection = self.engine.connect()
+        if self._writer is not None:
+            self._writer.acquire()
         try:
-            connection.begin()
+            connection = self.engine.connect()
+            if self.read_only:  # SQLite: a deferred BEGIN reads a WAL snapshot beside the writer
+                connection = connection.execution_options(marketcore_read_only=True)
+            try:
+                connection.begin()
+            except BaseException:
+                connection.close()
+                raise
         except BaseException:
-            connection.close()
+            if self._writer is not None:
+                self._writer.release()
             raise
         self._connection = connection
-        return (
-            SqlAlchemyDocumentStore(connection),
-            SqlAlchemyStockLedger(connection),
-            SqlAlchemyOutbox(connection),
-        )
+        self._ledger = SqlAlchemyStockLedger(connection)
+        return SqlAlchemyDocumentStore(connection), self._ledger, SqlAlchemyOutbox(connection)
 
     def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         try:
             super().commit()
         except DBAPIError as error:
@@ -46,14 +76,30 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
                 raise ConcurrencyConflict("the transaction lost a race; retry it") from error
             raise
 
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """A deadlock or serialization failure inside the block is a lost race too, not a crash."""
+        super().__exit__(exc_type, exc, tb)
+        if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+            raise ConcurrencyConflict("the transaction lost a race; retry it") from exc
+
     def _end(self, *, commit: bool) -> None:
         connection, self._connection = self._connection, None
+        ledger, self._ledger = self._ledger, None
         if connection is None:
             return
         try:
             if commit:
+                if ledger is not None:
+                    ledger.flush()
                 connection.commit()
             else:
                 connection.rollback()
         finally:
             connection.close()
+            if self._writer is not None:
+                self._writer.release()

@@ -52,7 +52,7 @@ class CartView:
 class CartService(Service[CartUnitOfWork]):
     def view(self, actor: Actor) -> CartView:
         buyer_id = actor.require_user()
-        with self._uow() as uow:
+        with self._reader() as uow:
             return self._view(uow, uow.carts.get(buyer_id) or Cart(buyer_id))
 
     def add_item(self, actor: Actor, sku_id: str, quantity: int) -> CartView:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from typing import Protocol
 
 import attrs
@@ -45,6 +46,10 @@ class ProductRepository(Protocol):
     def get(self, product_id: str) -> Product | None: ...
 
     def get_by_sku(self, sku_id: str) -> Product | None: ...
+
+    def get_by_skus(self, sku_ids: Sequence[str]) -> dict[str, Product]:
+        """The product of each SKU, by SKU id, in one round trip (unknown SKUs left out)."""
+        ...
 
     def add(self, product: Product) -> None: ...
 

@@ -53,7 +53,7 @@ class CatalogService(Service[CatalogUnitOfWork]):
         return category
 
     def category_tree(self) -> list[CategoryNode]:
-        with self._uow() as uow:
+        with self._reader() as uow:
             categories = uow.categories.all()
         children: dict[str | None, list[Category]] = {}
         for category in sorted(categories, key=lambda c: (c.name, c.id)):
@@ -134,7 +134,7 @@ class CatalogService(Service[CatalogUnitOfWork]):
 
     def pending_review(self, actor: Actor, page: PageRequest) -> Page[Product]:
         actor.require_operator()
-        with self._uow() as uow:
+        with self._reader() as uow:
             return uow.products.pending_review(page)
 
     def list_for_sale(self, actor: Actor, shop_id: str, product_id: str) -> Product:
@@ -206,7 +206,7 @@ class CatalogService(Service[CatalogUnitOfWork]):
         for name, bound in (("min_price", query.min_price), ("max_price", query.max_price)):
             if bound is not None and bound < 0:
                 raise InvalidInput(name, "must not be negative")
-        with self._uow() as uow:
+        with self._reader() as uow:
             found = uow.products.search(query, page)
             shops = uow.shops.get_many({p.shop_id for p in found.items})
         visible = [p for p in found.items if p.shop_id in shops and shops[p.shop_id].is_open]
@@ -214,7 +214,7 @@ class CatalogService(Service[CatalogUnitOfWork]):
 
     def product(self, actor: Actor, product_id: str) -> ProductView:
         """Anyone sees a buyable product; its shop's staff and operators see it in any state."""
-        with self._uow() as uow:
+        with self._reader() as uow:
             product = uow.products.get(product_id)
             if product is None:
                 raise NotFound("product", product_id)

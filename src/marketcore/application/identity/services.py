@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from marketcore.application.identity.ports import IdentityUnitOfWork, PasswordHasher
 from marketcore.application.shared.ids import new_id
-from marketcore.application.shared.ports import Clock
+from marketcore.application.shared.ports import Clock, UnitOfWorkFactory
 from marketcore.application.shared.services import Service
 from marketcore.domain.identity.users import (
     Address,
@@ -19,7 +17,9 @@ from marketcore.domain.shared.errors import AlreadyExists, NotFound, Unauthentic
 
 
 class IdentityService(Service[IdentityUnitOfWork]):
-    def __init__(self, uow: Callable[[], IdentityUnitOfWork], clock: Clock, hasher: PasswordHasher) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory[IdentityUnitOfWork], clock: Clock, hasher: PasswordHasher
+    ) -> None:
         super().__init__(uow, clock)
         self._hasher = hasher
 
@@ -38,7 +38,7 @@ class IdentityService(Service[IdentityUnitOfWork]):
 
     def authenticate(self, email: str, password: str) -> User:
         """The same error for an unknown e-mail and a wrong password, so neither leaks."""
-        with self._uow() as uow:
+        with self._reader() as uow:
             user = uow.users.get_by_email(email.strip().lower())
         if user is None or not self._hasher.verify(user.password_hash, password):
             raise Unauthenticated("invalid e-mail or password")
@@ -61,7 +61,7 @@ class IdentityService(Service[IdentityUnitOfWork]):
 
     def me(self, actor: Actor) -> User:
         user_id = actor.require_user()
-        with self._uow() as uow:
+        with self._reader() as uow:
             user = uow.users.get(user_id)
         if user is None:
             raise NotFound("user", user_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 import attrs
@@ -19,10 +19,9 @@ from marketcore.application.ordering.ports import OrderingUnitOfWork
 from marketcore.application.payments.ports import PaymentGateway
 from marketcore.application.risk.services import RiskEngine
 from marketcore.application.shared.ids import new_id
-from marketcore.application.shared.ports import Clock
+from marketcore.application.shared.ports import Clock, UnitOfWorkFactory
 from marketcore.application.shared.services import Service
 from marketcore.domain.cart.carts import check_quantity
-from marketcore.domain.catalog.products import Product
 from marketcore.domain.inventory.stock import InsufficientStock
 from marketcore.domain.ordering.orders import (
     AddressSnapshot,
@@ -37,6 +36,7 @@ from marketcore.domain.shared.actors import Actor
 from marketcore.domain.shared.deduction import DeductionMode
 from marketcore.domain.shared.errors import (
     AlreadyExists,
+    ConcurrencyConflict,
     Conflict,
     IdempotencyConflict,
     InvalidInput,
@@ -44,6 +44,7 @@ from marketcore.domain.shared.errors import (
 )
 
 MAX_LINES = 100
+ATTEMPTS = 3  # a checkout that loses a race is retried whole, this many times in all
 
 
 class SkuUnavailable(Conflict):
@@ -88,7 +89,7 @@ class CheckoutResult:
 class CheckoutService(Service[OrderingUnitOfWork]):
     def __init__(
         self,
-        uow: Callable[[], OrderingUnitOfWork],
+        uow: UnitOfWorkFactory[OrderingUnitOfWork],
         clock: Clock,
         gateways: Mapping[str, PaymentGateway],
         risk: RiskEngine,
@@ -101,7 +102,7 @@ class CheckoutService(Service[OrderingUnitOfWork]):
 
     def preview(self, actor: Actor, address_id: str, items: Sequence[ItemRequest] | None = None) -> Quote:
         buyer_id = actor.require_user()
-        with self._uow() as uow:
+        with self._reader() as uow:
             self._address(uow, buyer_id, address_id)
             return self._quote(uow, buyer_id, items)
 
@@ -118,31 +119,29 @@ class CheckoutService(Service[OrderingUnitOfWork]):
         if gateway is None:
             raise InvalidInput("payment_method", f"one of {', '.join(sorted(self._gateways))}")
         fingerprint = _fingerprint(address_id, payment_method, items)
-        if idempotency_key is not None:
-            if not 1 <= len(idempotency_key) <= 100:
-                raise InvalidInput("Idempotency-Key", "must be 1 to 100 characters")
-            earlier = self._replay(buyer_id, idempotency_key, fingerprint)
-            if earlier is not None:
-                return earlier
-        try:
-            return self._place(buyer_id, address_id, gateway, items, idempotency_key, fingerprint)
-        except AlreadyExists:
-            # A concurrent request with the same key won the race: answer with its result.
-            if idempotency_key is None:
-                raise
-            earlier = self._replay(buyer_id, idempotency_key, fingerprint)
-            if earlier is None:
-                raise
-            return earlier
+        if idempotency_key is not None and not 1 <= len(idempotency_key) <= 100:
+            raise InvalidInput("Idempotency-Key", "must be 1 to 100 characters")
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return self._place(buyer_id, address_id, gateway, items, idempotency_key, fingerprint)
+            except AlreadyExists:
+                # A racing request with the same key committed first: the next attempt replays it.
+                if idempotency_key is None or attempt == ATTEMPTS:
+                    raise
+            except ConcurrencyConflict:
+                # Lost a race on a row (PostgreSQL deadlock victim): nothing was written; go again.
+                if attempt == ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
 
-    def _replay(self, buyer_id: str, key: str, fingerprint: str) -> CheckoutResult | None:
-        with self._uow() as uow:
-            checkout = uow.checkouts.get_by_idempotency_key(buyer_id, key)
-            if checkout is None:
-                return None
-            if checkout.fingerprint != fingerprint:
-                raise IdempotencyConflict("this Idempotency-Key was used with a different request")
-            orders = uow.orders.for_checkout(checkout.id)
+    @staticmethod
+    def _replay(uow: OrderingUnitOfWork, buyer_id: str, key: str, fingerprint: str) -> CheckoutResult | None:
+        checkout = uow.checkouts.get_by_idempotency_key(buyer_id, key)
+        if checkout is None:
+            return None
+        if checkout.fingerprint != fingerprint:
+            raise IdempotencyConflict("this Idempotency-Key was used with a different request")
+        orders = uow.orders.for_checkout(checkout.id)
         return CheckoutResult(checkout, tuple(sorted(orders, key=lambda o: checkout.order_ids.index(o.id))))
 
     def _place(
@@ -156,6 +155,10 @@ class CheckoutService(Service[OrderingUnitOfWork]):
     ) -> CheckoutResult:
         now = self._clock.now()
         with self._uow() as uow:
+            if idempotency_key is not None:
+                earlier = self._replay(uow, buyer_id, idempotency_key, fingerprint)
+                if earlier is not None:
+                    return earlier
             address = self._address(uow, buyer_id, address_id)
             quote = self._quote(uow, buyer_id, items)
             decision = self._risk.evaluate(
@@ -296,12 +299,11 @@ class CheckoutService(Service[OrderingUnitOfWork]):
             wanted[item.sku_id] = check_quantity(
                 wanted.get(item.sku_id, 0) + item.quantity, f"items[{index}].quantity"
             )
-        products: dict[str, Product] = {}
+        products = uow.products.get_by_skus(list(wanted))
         for sku_id in wanted:
-            product = uow.products.get_by_sku(sku_id)
+            product = products.get(sku_id)
             if product is None or not product.is_buyable or not product.sku(sku_id).active:
                 raise SkuUnavailable(sku_id)
-            products[sku_id] = product
         shop_ids = list(dict.fromkeys(p.shop_id for p in products.values()))
         shops = uow.shops.get_many(shop_ids)
         facts: dict[str, QuotedLine] = {}

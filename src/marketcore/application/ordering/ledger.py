@@ -34,7 +34,7 @@ class LedgerService(Service[OrderingUnitOfWork]):
         """Read in one transaction, so the picture is consistent even while orders flow."""
         mismatches: list[LedgerMismatch] = []
         checked = 0
-        with self._uow() as uow:
+        with self._reader() as uow:
             held: dict[str, int] = {}
             for order in uow.orders.holding_stock():
                 for sku_id, quantity in order.reserved_quantities().items():

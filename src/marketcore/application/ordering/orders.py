@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from marketcore.application.ordering.ports import OrderingUnitOfWork
 from marketcore.application.shared.ids import new_id
-from marketcore.application.shared.ports import Clock, Page, PageRequest
+from marketcore.application.shared.ports import Clock, Page, PageRequest, UnitOfWorkFactory
 from marketcore.application.shared.services import Service
 from marketcore.application.shops.services import staff_shop
 from marketcore.domain.inventory.stock import InsufficientStock
@@ -25,7 +25,7 @@ def release_stock(uow: OrderingUnitOfWork, order_id: str, held: Mapping[str, int
 class OrderService(Service[OrderingUnitOfWork]):
     def __init__(
         self,
-        uow: Callable[[], OrderingUnitOfWork],
+        uow: UnitOfWorkFactory[OrderingUnitOfWork],
         clock: Clock,
         receipt_window: timedelta,
         receipt_extension: timedelta,
@@ -36,19 +36,19 @@ class OrderService(Service[OrderingUnitOfWork]):
 
     def buyer_orders(self, actor: Actor, status: OrderStatus | None, page: PageRequest) -> Page[Order]:
         buyer_id = actor.require_user()
-        with self._uow() as uow:
+        with self._reader() as uow:
             return uow.orders.for_buyer(buyer_id, status, page)
 
     def shop_orders(
         self, actor: Actor, shop_id: str, status: OrderStatus | None, page: PageRequest
     ) -> Page[Order]:
-        with self._uow() as uow:
+        with self._reader() as uow:
             staff_shop(uow.shops, actor, shop_id)
             return uow.orders.for_shop(shop_id, status, page)
 
     def order(self, actor: Actor, order_id: str) -> Order:
         """The buyer, the shop's staff and operators see an order; to anyone else it does not exist."""
-        with self._uow() as uow:
+        with self._reader() as uow:
             order = uow.orders.get(order_id)
             if order is None:
                 raise NotFound("order", order_id)

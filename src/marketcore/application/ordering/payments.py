@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 
 from marketcore.application.ordering.ports import OrderingUnitOfWork
 from marketcore.application.payments.ports import PaymentGateway
 from marketcore.application.shared.ids import new_id
-from marketcore.application.shared.ports import Clock
+from marketcore.application.shared.ports import Clock, UnitOfWorkFactory
 from marketcore.application.shared.services import Service
 from marketcore.domain.ordering.orders import Checkout, Order, OrderStatus
 from marketcore.domain.payments.payments import Payment, PaymentRequest, RefundRequest
@@ -32,7 +32,7 @@ class CheckoutNotPayable(Conflict):
 class PaymentService(Service[OrderingUnitOfWork]):
     def __init__(
         self,
-        uow: Callable[[], OrderingUnitOfWork],
+        uow: UnitOfWorkFactory[OrderingUnitOfWork],
         clock: Clock,
         gateways: Mapping[str, PaymentGateway],
     ) -> None:
@@ -100,7 +100,7 @@ class PaymentService(Service[OrderingUnitOfWork]):
 
     def payment(self, actor: Actor, payment_id: str) -> Payment:
         buyer_id = actor.require_user()
-        with self._uow() as uow:
+        with self._reader() as uow:
             payment = uow.payments.get(payment_id)
         if payment is None or (payment.buyer_id != buyer_id and not actor.is_operator):
             raise NotFound("payment", payment_id)

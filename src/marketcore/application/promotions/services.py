@@ -32,6 +32,6 @@ class PromotionsService(Service[PromotionsUnitOfWork]):
 
     def for_shop(self, actor: Actor, shop_id: str) -> list[FullReduction]:
         """A shop's promotions, for its staff (another shop answers not found)."""
-        with self._uow() as uow:
+        with self._reader() as uow:
             staff_shop(uow.shops, actor, shop_id)
             return uow.promotions.for_shop(shop_id)

@@ -72,9 +72,9 @@ class ReviewService(Service[ReviewsUnitOfWork]):
 
     def shop_scores(self, shop_id: str) -> ShopScoreSummary:
         """The shop's DSR over the last 180 days, as shown on its public page."""
-        with self._uow() as uow:
+        with self._reader() as uow:
             return uow.reviews.shop_scores(shop_id, self._clock.now() - SHOP_SCORE_WINDOW)
 
     def for_product(self, product_id: str, page: PageRequest) -> tuple[Page[Review], RatingSummary]:
-        with self._uow() as uow:
+        with self._reader() as uow:
             return uow.reviews.for_product(product_id, page), uow.reviews.summary_for_product(product_id)

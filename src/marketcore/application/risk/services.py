@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from marketcore.application.risk.ports import RiskRule, RiskUnitOfWork
 from marketcore.application.shared.ids import new_id
-from marketcore.application.shared.ports import Clock
+from marketcore.application.shared.ports import Clock, UnitOfWorkFactory
 from marketcore.application.shared.services import Service
 from marketcore.domain.risk.rules import (
     BlacklistEntry,
@@ -36,7 +36,7 @@ class RiskEngine:
 
 
 class RiskService(Service[RiskUnitOfWork]):
-    def __init__(self, uow: Callable[[], RiskUnitOfWork], clock: Clock, engine: RiskEngine) -> None:
+    def __init__(self, uow: UnitOfWorkFactory[RiskUnitOfWork], clock: Clock, engine: RiskEngine) -> None:
         super().__init__(uow, clock)
         self.engine = engine
 

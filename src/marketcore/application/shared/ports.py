@@ -33,6 +33,16 @@ class Page(Generic[T]):
     next_cursor: str | None = None
 
 
+U_co = TypeVar("U_co", covariant=True)
+
+
+class UnitOfWorkFactory(Protocol[U_co]):
+    """Opens units of work. ``read_only`` ones never commit; storage may then skip write locks
+    (SQLite readers run beside the one writer instead of queueing behind it)."""
+
+    def __call__(self, *, read_only: bool = False) -> U_co: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction per use case. Leaving the block without ``commit`` rolls back."""
 

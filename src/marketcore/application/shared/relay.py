@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 
-from marketcore.application.shared.ports import Clock, EventPublisher, OutboxUnitOfWork
+from marketcore.application.shared.ports import Clock, EventPublisher, OutboxUnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +23,7 @@ DEFAULT_BATCH_SIZE = 100
 class OutboxRelay:
     def __init__(
         self,
-        uow: Callable[[], OutboxUnitOfWork],
+        uow: UnitOfWorkFactory[OutboxUnitOfWork],
         publisher: EventPublisher,
         clock: Clock,
         *,

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from marketcore.application.shared.ports import Clock
+from marketcore.application.shared.ports import Clock, UnitOfWorkFactory
 
 U = TypeVar("U")
 
 
 class Service(Generic[U]):
-    def __init__(self, uow: Callable[[], U], clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory[U], clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
+
+    def _reader(self) -> U:
+        """A unit of work for a use case that only reads."""
+        return self._uow(read_only=True)

@@ -40,7 +40,7 @@ class ShopsService(Service[ShopsUnitOfWork]):
 
     def application(self, actor: Actor, application_id: str) -> ShopApplication:
         """Visible to its applicant and to operators; to anyone else it does not exist."""
-        with self._uow() as uow:
+        with self._reader() as uow:
             application = uow.shop_applications.get(application_id)
         if application is None or not (actor.is_operator or application.applicant_id == actor.user_id):
             raise NotFound("shop application", application_id)
@@ -50,7 +50,7 @@ class ShopsService(Service[ShopsUnitOfWork]):
         self, actor: Actor, status: ApplicationStatus | None, page: PageRequest
     ) -> Page[ShopApplication]:
         actor.require_operator()
-        with self._uow() as uow:
+        with self._reader() as uow:
             return uow.shop_applications.list(status, page)
 
     def approve(self, actor: Actor, application_id: str) -> Shop:
@@ -106,14 +106,14 @@ class ShopsService(Service[ShopsUnitOfWork]):
 
     def shop(self, shop_id: str) -> Shop:
         """The public shop page: closed shops are gone."""
-        with self._uow() as uow:
+        with self._reader() as uow:
             shop = uow.shops.get(shop_id)
         if shop is None or shop.status is ShopStatus.CLOSED:
             raise NotFound("shop", shop_id)
         return shop
 
     def memberships(self, user_id: str) -> list[Shop]:
-        with self._uow() as uow:
+        with self._reader() as uow:
             return uow.shops.owned_by(user_id)
 
     @staticmethod
