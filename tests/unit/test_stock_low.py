@@ -6,7 +6,9 @@ from marketcore.domain.catalog.products import StockLow
 from marketcore.testing.scenarios import a_marketplace_with
 
 
-def test_stock_low_is_raised_once_when_availability_falls_below_the_threshold(marketplace: Marketplace) -> None:
+def test_stock_low_is_raised_once_when_availability_falls_below_the_threshold(
+    marketplace: Marketplace,
+) -> None:
     s = a_marketplace_with(marketplace, shops=1, stock=10)
     shop, m = s.shops[0], marketplace
     seen: list[StockLow] = []
