@@ -554,6 +554,14 @@ class NextActionOut(Out):
     value: str | None
 
 
+class RefundOut(Out):
+    id: str
+    amount: int
+    status: str
+    reason: str
+    created_at: datetime
+
+
 class PaymentOut(Out):
     payment_id: str
     checkout_id: str
@@ -565,6 +573,7 @@ class PaymentOut(Out):
     failure_reason: str | None
     created_at: datetime
     completed_at: datetime | None
+    refunds: list[RefundOut]
 
 
 class ShopScoresReviewOut(Out):
@@ -976,6 +985,7 @@ def payment_out(p: Payment) -> PaymentOut:
         failure_reason=p.failure_reason,
         created_at=p.created_at,
         completed_at=p.completed_at,
+        refunds=[RefundOut(r.id, r.amount.amount, str(r.status), r.reason, r.created_at) for r in p.refunds],
     )
 
 
