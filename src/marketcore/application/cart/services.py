@@ -100,9 +100,10 @@ class CartService(Service[CartUnitOfWork]):
     def _view(uow: CartUnitOfWork, cart: Cart) -> CartView:
         shops = uow.shops.get_many({item.shop_id for item in cart.items})
         stock = uow.stock.get_many(item.sku_id for item in cart.items)
+        products = uow.products.get_by_skus([item.sku_id for item in cart.items])
         groups: dict[str, list[CartLine]] = {}
         for item in cart.items:
-            product = uow.products.get(item.product_id)
+            product = products.get(item.sku_id)
             sku = next((s for s in product.skus if s.id == item.sku_id), None) if product else None
             shop = shops.get(item.shop_id)
             level = stock.get(item.sku_id)
