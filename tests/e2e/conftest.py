@@ -145,6 +145,16 @@ class World:
         sku_id: str = self.products[shop]["skus"][index]["id"]
         return sku_id
 
+    def checkout(self, payment_method: str, quantity: int = 1, shop: int = 0) -> dict[str, Any]:
+        """The buyer checks out ``quantity`` of the first SKU of ``shop``'s product."""
+        body = {
+            "address_id": self.address["id"],
+            "payment_method": payment_method,
+            "items": [{"sku_id": self.sku(shop), "quantity": quantity}],
+        }
+        placed: dict[str, Any] = self.buyer.ok("POST", "/checkout", 201, json=body)
+        return placed
+
 
 def product_body(category_id: str, index: int, stock: int = 10) -> dict[str, Any]:
     return {

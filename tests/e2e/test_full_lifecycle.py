@@ -238,16 +238,7 @@ def test_cash_on_delivery_goes_straight_to_awaiting_shipment(world: World) -> No
 
 def test_buyer_cancels_an_unpaid_order_and_stock_returns(world: World) -> None:
     buyer = world.buyer
-    placed = buyer.ok(
-        "POST",
-        "/checkout",
-        201,
-        json={
-            "address_id": world.address["id"],
-            "payment_method": "sandbox",
-            "items": [{"sku_id": world.sku(0), "quantity": 3}],
-        },
-    )
+    placed = world.checkout("sandbox", quantity=3)
     product_id = world.products[0]["id"]
     assert buyer.ok("GET", f"/products/{product_id}")["skus"][0]["available"] == 7
     cancelled = buyer.ok(
@@ -259,16 +250,7 @@ def test_buyer_cancels_an_unpaid_order_and_stock_returns(world: World) -> None:
 
 def test_buyer_extends_the_receipt_window_once_over_http(world: World) -> None:
     buyer, merchant = world.buyer, world.merchants[0]
-    placed = buyer.ok(
-        "POST",
-        "/checkout",
-        201,
-        json={
-            "address_id": world.address["id"],
-            "payment_method": "cod",
-            "items": [{"sku_id": world.sku(0), "quantity": 1}],
-        },
-    )
+    placed = world.checkout("cod")
     order_id = placed["orders"][0]["id"]
     merchant.ok(
         "POST",

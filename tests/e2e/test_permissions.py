@@ -14,16 +14,7 @@ from .conftest import World, address_body, assert_problem, product_body
 
 def test_buyers_see_only_their_own_orders_carts_and_payments(world: World) -> None:
     buyer = world.buyer
-    placed = buyer.ok(
-        "POST",
-        "/checkout",
-        201,
-        json={
-            "address_id": world.address["id"],
-            "payment_method": "sandbox",
-            "items": [{"sku_id": world.sku(0), "quantity": 1}],
-        },
-    )
+    placed = world.checkout("sandbox")
     order_id = placed["orders"][0]["id"]
     payment = buyer.ok(
         "POST", f"/checkouts/{placed['checkout_id']}/payments", 201, json={"gateway": "sandbox"}
@@ -53,16 +44,7 @@ def test_buyers_see_only_their_own_orders_carts_and_payments(world: World) -> No
 
 
 def test_shop_staff_see_only_their_shop(world: World) -> None:
-    placed = world.buyer.ok(
-        "POST",
-        "/checkout",
-        201,
-        json={
-            "address_id": world.address["id"],
-            "payment_method": "cod",
-            "items": [{"sku_id": world.sku(0), "quantity": 1}],
-        },
-    )
+    placed = world.checkout("cod")
     order_id = placed["orders"][0]["id"]
     owner, stranger = world.merchants
     own_shop, other_shop = world.shop_ids
