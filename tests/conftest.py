@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from marketcore.adapters.sqlalchemy.engine import create_engine_for, normalize_url
+from marketcore.bootstrap import Marketplace
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -58,3 +60,32 @@ def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+FillOutbox = Callable[["Marketplace", int], list[str]]
+
+
+@pytest.fixture
+def fill_outbox() -> FillOutbox:
+    """Writes ``count`` synthetic events straight to a marketplace's outbox; returns their ids."""
+    from marketcore.application.shared.ids import new_id
+    from marketcore.application.shared.ports import OutboxEntry
+
+    def fill(market: Marketplace, count: int) -> list[str]:
+        entries = [
+            OutboxEntry(
+                event_id=new_id(),
+                name="Tick",
+                aggregate_kind="Clock",
+                aggregate_id="c",
+                occurred_at=datetime(2026, 11, 11, tzinfo=UTC),
+                payload={"n": n},
+            )
+            for n in range(count)
+        ]
+        with market.container.uow()() as uow:
+            uow.outbox.append(entries)
+            uow.commit()
+        return [entry.event_id for entry in entries]
+
+    return fill

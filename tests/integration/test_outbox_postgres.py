@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
 from marketcore import Marketplace, create_marketplace
 from marketcore.adapters.messaging.memory import InMemoryEventPublisher
-from marketcore.application.shared.ids import new_id
-from marketcore.application.shared.ports import OutboxEntry, OutboxMessage
+from marketcore.application.shared.ports import OutboxMessage
 from marketcore.application.shared.relay import OutboxRelay
 
 pytestmark = pytest.mark.postgres
+
+FillOutbox = Callable[[Marketplace, int], list[str]]  # the ``fill_outbox`` fixture (tests/conftest.py)
 
 
 @pytest.fixture
@@ -22,25 +22,6 @@ def market(fresh_postgres_url: str) -> Iterator[Marketplace]:
     m = create_marketplace(fresh_postgres_url)
     yield m
     m.close()
-
-
-def fill_outbox(m: Marketplace, count: int) -> None:
-    at = datetime(2026, 11, 11, tzinfo=UTC)
-    with m.container.uow()() as uow:
-        uow.outbox.append(
-            [
-                OutboxEntry(
-                    event_id=new_id(),
-                    name="Tick",
-                    aggregate_kind="Clock",
-                    aggregate_id="c",
-                    occurred_at=at,
-                    payload={"n": n},
-                )
-                for n in range(count)
-            ]
-        )
-        uow.commit()
 
 
 class HoldsTheClaim:
@@ -60,7 +41,9 @@ class HoldsTheClaim:
         pass
 
 
-def test_two_relays_claim_disjoint_batches_at_the_same_time(market: Marketplace) -> None:
+def test_two_relays_claim_disjoint_batches_at_the_same_time(
+    market: Marketplace, fill_outbox: FillOutbox
+) -> None:
     fill_outbox(market, 30)
     barrier = threading.Barrier(2)
     publishers = [HoldsTheClaim(barrier), HoldsTheClaim(barrier)]
@@ -90,7 +73,9 @@ def test_two_relays_claim_disjoint_batches_at_the_same_time(market: Marketplace)
     assert first | second == {r.position for r in rows[:20]}  # the oldest twenty, in two batches
 
 
-def test_many_relays_draining_together_publish_every_row_exactly_once(market: Marketplace) -> None:
+def test_many_relays_draining_together_publish_every_row_exactly_once(
+    market: Marketplace, fill_outbox: FillOutbox
+) -> None:
     fill_outbox(market, 400)
     publishers = [InMemoryEventPublisher() for _ in range(4)]
     relays = [

@@ -16,7 +16,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,12 +28,14 @@ import pytest
 from marketcore import Marketplace, create_marketplace
 from marketcore.adapters.messaging.rabbitmq import RabbitMqEventPublisher
 from marketcore.application.shared.ids import new_id
-from marketcore.application.shared.ports import OutboxEntry, OutboxMessage
+from marketcore.application.shared.ports import OutboxMessage
 from marketcore.testing.scenarios import a_marketplace_with
 
 pytestmark = pytest.mark.postgres
 
 DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+
+FillOutbox = Callable[[Marketplace, int], list[str]]  # the ``fill_outbox`` fixture (tests/conftest.py)
 
 
 @pytest.fixture(scope="session")
@@ -184,28 +186,12 @@ def published_count(m: Marketplace) -> int:
 
 
 def test_a_relay_killed_mid_way_loses_nothing(
-    fresh_postgres_url: str, broker_url: str, exchange: str, consumer: Consumer
+    fresh_postgres_url: str, broker_url: str, exchange: str, consumer: Consumer, fill_outbox: FillOutbox
 ) -> None:
     total = 600
     m = create_marketplace(fresh_postgres_url)
     try:
-        at = datetime.now(UTC)
-        with m.container.uow()() as uow:
-            uow.outbox.append(
-                [
-                    OutboxEntry(
-                        event_id=new_id(),
-                        name="Tick",
-                        aggregate_kind="Clock",
-                        aggregate_id="c",
-                        occurred_at=at,
-                        payload={"n": n},
-                    )
-                    for n in range(total)
-                ]
-            )
-            uow.commit()
-        event_ids = [r.event_id for r in all_rows(m)]
+        event_ids = fill_outbox(m, total)
 
         first = relay_process(fresh_postgres_url, broker_url, exchange)
         deadline = time.monotonic() + 60
