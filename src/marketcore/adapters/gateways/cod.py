@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from marketcore.application.payments.ports import InvalidNotification
 from marketcore.domain.payments.payments import (
     NextAction,
     NextActionKind,
@@ -15,11 +16,20 @@ from marketcore.domain.payments.payments import (
     RefundDeclined,
     RefundRequest,
 )
+from marketcore.domain.payments.provider import (
+    Notification,
+    NotificationReply,
+    PaymentQuery,
+    ProviderPayment,
+    ProviderStatus,
+    RawNotification,
+)
 
 
 class CashOnDeliveryGateway:
     code: ClassVar[str] = "cod"
     pays_on_delivery: ClassVar[bool] = True
+    acknowledgement: ClassVar[NotificationReply] = NotificationReply()
 
     def create(self, request: PaymentRequest) -> PaymentStarted | PaymentDeclined:
         return PaymentStarted(
@@ -31,3 +41,10 @@ class CashOnDeliveryGateway:
     def refund(self, request: RefundRequest) -> RefundAccepted | RefundDeclined:
         """Cash changes hands at the door; the shop returns it the same way, not the platform."""
         return RefundDeclined("cash on delivery is refunded by the shop in cash")
+
+    def query(self, query: PaymentQuery) -> ProviderPayment:
+        # TODO(issue 4): report the provider-side state once the cod keeps one.
+        return ProviderPayment(query.payment_id, ProviderStatus.PENDING, None, query.amount)
+
+    def parse_notification(self, raw: RawNotification) -> Notification:
+        raise InvalidNotification("cod sends no notifications")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from marketcore.application.payments.ports import InvalidNotification
 from marketcore.domain.payments.payments import (
     NextAction,
     NextActionKind,
@@ -16,11 +17,20 @@ from marketcore.domain.payments.payments import (
     RefundDeclined,
     RefundRequest,
 )
+from marketcore.domain.payments.provider import (
+    Notification,
+    NotificationReply,
+    PaymentQuery,
+    ProviderPayment,
+    ProviderStatus,
+    RawNotification,
+)
 
 
 class SandboxGateway:
     code: ClassVar[str] = "sandbox"
     pays_on_delivery: ClassVar[bool] = False
+    acknowledgement: ClassVar[NotificationReply] = NotificationReply()
 
     def create(self, request: PaymentRequest) -> PaymentStarted | PaymentDeclined:
         return PaymentStarted(
@@ -34,3 +44,10 @@ class SandboxGateway:
     def refund(self, request: RefundRequest) -> RefundAccepted | RefundDeclined:
         """Sandbox refunds succeed at once."""
         return RefundAccepted(f"sbx_re_{request.refund_id}")
+
+    def query(self, query: PaymentQuery) -> ProviderPayment:
+        # TODO(issue 4): report the provider-side state once the sandbox keeps one.
+        return ProviderPayment(query.payment_id, ProviderStatus.PENDING, None, query.amount)
+
+    def parse_notification(self, raw: RawNotification) -> Notification:
+        raise InvalidNotification("sandbox sends no notifications")

@@ -14,21 +14,52 @@ from marketcore.domain.payments.payments import (
     RefundDeclined,
     RefundRequest,
 )
+from marketcore.domain.payments.provider import (
+    Notification,
+    NotificationReply,
+    PaymentQuery,
+    ProviderPayment,
+    RawNotification,
+)
+from marketcore.domain.shared.errors import MarketcoreError
+
+
+class GatewayUnavailable(MarketcoreError):
+    """The provider could not be reached or answered with an error that is not a business
+    outcome (5xx, timeout, bad signature on its response). The operation may be retried."""
+
+    code = "gateway_unavailable"
+
+
+class InvalidNotification(MarketcoreError):
+    """A notification that fails verification (signature, timestamp, decryption) or cannot be
+    parsed. Nothing in it is trusted or stored."""
+
+    code = "invalid_notification"
 
 
 class PaymentGateway(Protocol):
     """A payment provider, registered under its stable ``code``.
 
     Expected outcomes (declined, requires action) are returned values; infrastructure failures
-    raise. Real providers (Stripe, Alipay, WeChat Pay) add query, refund and notification parsing.
+    raise ``GatewayUnavailable``. Every call is idempotent at the provider: ``create`` keyed by
+    the payment id, ``refund`` by the refund id, so a retry after a timeout never charges or
+    refunds twice.
     """
 
     code: ClassVar[str]
     pays_on_delivery: ClassVar[bool]
+    acknowledgement: ClassVar[NotificationReply]  # the reply once a notification is accepted
 
     def create(self, request: PaymentRequest) -> PaymentStarted | PaymentDeclined: ...
 
+    def query(self, query: PaymentQuery) -> ProviderPayment: ...
+
     def refund(self, request: RefundRequest) -> RefundAccepted | RefundDeclined: ...
+
+    def parse_notification(self, raw: RawNotification) -> Notification:
+        """Verify and normalise a callback; raises ``InvalidNotification`` if it is not genuine."""
+        ...
 
 
 class PaymentRepository(Protocol):

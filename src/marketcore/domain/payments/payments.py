@@ -55,6 +55,7 @@ class PaymentRequest:
     checkout_id: str
     amount: Money
     description: str
+    expires_at: datetime | None = None  # the payment deadline; providers close the trade after it
 
 
 @attrs.frozen

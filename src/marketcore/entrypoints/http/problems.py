@@ -17,6 +17,7 @@ from litestar.exceptions import (
 )
 from litestar.types import ExceptionHandlersMap
 
+from marketcore.application.payments.ports import GatewayUnavailable, InvalidNotification
 from marketcore.domain.shared.errors import (
     Conflict,
     Forbidden,
@@ -40,6 +41,8 @@ STATUS_BY_ERROR: dict[type[MarketcoreError], int] = {
     Unauthenticated: 401,
     Forbidden: 403,
     Conflict: 409,
+    InvalidNotification: 400,
+    GatewayUnavailable: 503,
 }
 
 TITLES = {
