@@ -7,11 +7,13 @@ can never both take the last unit, whatever the isolation level; the CHECK const
 
 from __future__ import annotations
 
+import enum
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, insert, select, update
+from sqlalchemy import Connection, Executable, Integer, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketcore.adapters.sqlalchemy.tables import stock_levels, stock_movements
@@ -21,6 +23,46 @@ from marketcore.domain.shared.clock import require_aware
 from marketcore.domain.shared.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 
 _levels = stock_levels.c
+
+
+class Guard(enum.Enum):
+    """The condition a stock change must meet, checked inside its UPDATE."""
+
+    AVAILABLE = "available"  # on_hand - reserved >= quantity
+    RESERVED = "reserved"  # reserved >= quantity
+    COVERS_RESERVED = "covers_reserved"  # on_hand + delta >= reserved
+    NONE = "none"
+
+
+@functools.cache
+def _change_statement(guard: Guard, on_hand: bool, reserved: bool) -> Executable:
+    """Built once per shape and executed with parameters (``sku``, ``on_hand``, ``reserved``,
+    ``quantity``), which costs a fraction of building the statement every time."""
+    values: dict[str, Any] = {"version": _levels.version + 1}
+    if on_hand:
+        values["on_hand"] = _levels.on_hand + bindparam("on_hand_delta", type_=Integer)
+    if reserved:
+        values["reserved"] = _levels.reserved + bindparam("reserved_delta", type_=Integer)
+    statement = update(stock_levels).where(_levels.sku_id == bindparam("sku")).values(**values)
+    quantity = bindparam("quantity", type_=Integer)
+    match guard:
+        case Guard.AVAILABLE:
+            statement = statement.where(_levels.on_hand - _levels.reserved >= quantity)
+        case Guard.RESERVED:
+            statement = statement.where(_levels.reserved >= quantity)
+        case Guard.COVERS_RESERVED:
+            statement = statement.where(_levels.on_hand + quantity >= _levels.reserved)
+        case Guard.NONE:
+            pass
+    return statement
+
+
+_exists = select(_levels.sku_id).where(_levels.sku_id == bindparam("sku"))
+_levels_of = (
+    select(_levels.sku_id, _levels.shop_id, _levels.on_hand, _levels.reserved)
+    .where(_levels.sku_id.in_(bindparam("skus", expanding=True)))
+    .order_by(_levels.sku_id)
+)
 
 
 def _positive(quantity: int) -> None:
@@ -55,51 +97,46 @@ class SqlAlchemyStockLedger:
         except IntegrityError as error:
             raise AlreadyExists(f"stock for {sku_id} already exists") from error
         if on_hand:
-            self._change(sku_id, MovementKind.ADJUST, on_hand, 0, "initial", reference, at, None)
+            self._change(sku_id, MovementKind.ADJUST, on_hand, 0, "initial", reference, at, Guard.NONE)
 
     def get_many(self, sku_ids: Iterable[str]) -> dict[str, StockLevel]:
         wanted = sorted(set(sku_ids))
         if not wanted:
             return {}
-        rows = self._connection.execute(
-            select(_levels.sku_id, _levels.shop_id, _levels.on_hand, _levels.reserved)
-            .where(_levels.sku_id.in_(wanted))
-            .order_by(_levels.sku_id)
-        )
+        rows = self._connection.execute(_levels_of, {"skus": wanted})
         return {row.sku_id: StockLevel(row.sku_id, row.shop_id, row.on_hand, row.reserved) for row in rows}
 
     def reserve(self, sku_id: str, quantity: int, reference: str, at: datetime) -> bool:
         _positive(quantity)
-        guard = _levels.on_hand - _levels.reserved >= quantity
-        return self._change(sku_id, MovementKind.RESERVE, 0, quantity, "", reference, at, guard)
+        return self._change(sku_id, MovementKind.RESERVE, 0, quantity, "", reference, at, Guard.AVAILABLE)
 
     def release(self, sku_id: str, quantity: int, reference: str, at: datetime) -> None:
         _positive(quantity)
-        guard = _levels.reserved >= quantity
+        guard = Guard.RESERVED
         if not self._change(sku_id, MovementKind.RELEASE, 0, -quantity, "", reference, at, guard):
             raise Conflict(f"cannot release {quantity} of {sku_id}: not that many reserved")
 
     def commit(self, sku_id: str, quantity: int, reference: str, at: datetime) -> None:
         _positive(quantity)
-        guard = _levels.reserved >= quantity
+        guard = Guard.RESERVED
         if not self._change(sku_id, MovementKind.COMMIT, -quantity, -quantity, "", reference, at, guard):
             raise Conflict(f"cannot commit {quantity} of {sku_id}: not that many reserved")
 
     def deduct(self, sku_id: str, quantity: int, reference: str, at: datetime) -> bool:
         _positive(quantity)
-        guard = _levels.on_hand - _levels.reserved >= quantity
-        return self._change(sku_id, MovementKind.DEDUCT, -quantity, 0, "", reference, at, guard)
+        return self._change(sku_id, MovementKind.DEDUCT, -quantity, 0, "", reference, at, Guard.AVAILABLE)
 
     def restock(self, sku_id: str, quantity: int, reason: str, reference: str, at: datetime) -> None:
         _positive(quantity)
-        self._change(sku_id, MovementKind.RESTOCK, quantity, 0, reason, reference, at, None)
+        self._change(sku_id, MovementKind.RESTOCK, quantity, 0, reason, reference, at, Guard.NONE)
 
     def adjust(self, sku_id: str, delta: int, reason: str, reference: str, at: datetime) -> bool:
-        guard = _levels.on_hand + delta >= _levels.reserved
         if delta == 0:
             self._require(sku_id)
             return True
-        return self._change(sku_id, MovementKind.ADJUST, delta, 0, reason, reference, at, guard)
+        return self._change(
+            sku_id, MovementKind.ADJUST, delta, 0, reason, reference, at, Guard.COVERS_RESERVED
+        )
 
     def movements(self, sku_id: str) -> list[StockMovement]:
         self.flush()
@@ -150,19 +187,15 @@ class SqlAlchemyStockLedger:
         reason: str,
         reference: str,
         at: datetime,
-        guard: ColumnElement[bool] | None,
+        guard: Guard,
     ) -> bool:
         """One atomic conditional UPDATE plus its movement; False when the guard refused."""
         require_aware(at)
-        values: dict[str, Any] = {"version": _levels.version + 1}
-        if on_hand:
-            values["on_hand"] = _levels.on_hand + on_hand
-        if reserved:
-            values["reserved"] = _levels.reserved + reserved
-        statement = update(stock_levels).where(_levels.sku_id == sku_id).values(**values)
-        if guard is not None:
-            statement = statement.where(guard)
-        if self._connection.execute(statement).rowcount != 1:
+        statement = _change_statement(guard, bool(on_hand), bool(reserved))
+        # The guard's quantity: what must be available/reserved, or the adjustment's delta.
+        quantity = on_hand if guard is Guard.COVERS_RESERVED else abs(reserved or on_hand)
+        params = {"sku": sku_id, "on_hand_delta": on_hand, "reserved_delta": reserved, "quantity": quantity}
+        if self._connection.execute(statement, params).rowcount != 1:
             self._require(sku_id)
             return False
         self._pending.append(
@@ -180,6 +213,6 @@ class SqlAlchemyStockLedger:
         return True
 
     def _require(self, sku_id: str) -> None:
-        found = self._connection.execute(select(_levels.sku_id).where(_levels.sku_id == sku_id)).first()
+        found = self._connection.execute(_exists, {"sku": sku_id}).first()
         if found is None:
             raise NotFound("stock", sku_id)

@@ -8,16 +8,18 @@ the only check that holds under concurrency.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Executable,
+    Integer,
     MetaData,
-    Select,
     Table,
     and_,
+    bindparam,
     delete,
     false,
     func,
@@ -46,23 +48,165 @@ def table_for(spec: DocumentSpec[Any]) -> Table:
         return table
 
 
-def _condition(table: Table, flt: Filter) -> ColumnElement[bool]:
+def _condition(table: Table, flt: Filter, name: str) -> tuple[ColumnElement[bool], dict[str, Any]]:
+    """The filter as a clause over bound parameters named after ``name``, and their values; the
+    clause depends only on the filter's shape, so statements built from it can be reused."""
     column = table.c[flt.column]
     match flt:
         case Eq():
-            return column.is_(None) if flt.value is None else column == flt.value
+            if flt.value is None:
+                return column.is_(None), {}
+            return column == bindparam(name), {name: flt.value}
         case In():
             values = [v for v in flt.values if v is not None]
-            return column.in_(values) if values else false()
+            if not values:
+                return false(), {}
+            return column.in_(bindparam(name, expanding=True)), {name: values}
         case Between():
             parts: list[ColumnElement[bool]] = [column.is_not(None)]
+            params: dict[str, Any] = {}
             if flt.low is not None:
-                parts.append(column >= flt.low)
+                parts.append(column >= bindparam(f"{name}_low"))
+                params[f"{name}_low"] = flt.low
             if flt.high is not None:
-                parts.append(column <= flt.high)
-            return and_(*parts)
+                parts.append(column <= bindparam(f"{name}_high"))
+                params[f"{name}_high"] = flt.high
+            return and_(*parts), params
         case Contains():
-            return column.icontains(flt.text, autoescape=True)
+            escaped = flt.text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+            clause = func.lower(column).like(func.lower(bindparam(name)), escape="/")
+            return clause, {name: f"%{escaped}%"}
+
+
+def _shape(flt: Filter) -> tuple[Any, ...]:
+    """What decides a filter's clause (not its values)."""
+    match flt:
+        case Eq():
+            return ("eq", flt.column, flt.value is None)
+        case In():
+            return ("in", flt.column, any(v is not None for v in flt.values))
+        case Between():
+            return ("between", flt.column, flt.low is None, flt.high is None)
+        case Contains():
+            return ("contains", flt.column)
+
+
+def _where(table: Table, filters: Sequence[Filter]) -> tuple[list[ColumnElement[bool]], dict[str, Any]]:
+    clauses: list[ColumnElement[bool]] = []
+    params: dict[str, Any] = {}
+    for index, flt in enumerate(filters):
+        clause, values = _condition(table, flt, f"f{index}")
+        clauses.append(clause)
+        params.update(values)
+    return clauses, params
+
+
+# Statements are built once per shape and executed with parameters: building a SQLAlchemy construct
+# and computing its cache key costs several times what executing a prebuilt one does.
+_statements: dict[tuple[Any, ...], Executable] = {}
+
+
+def _statement(key: tuple[Any, ...], build: Callable[[], Executable]) -> Executable:
+    statement = _statements.get(key)
+    if statement is None:
+        statement = _statements.setdefault(key, build())
+    return statement
+
+
+def _get(table: Table) -> Executable:
+    return _statement(
+        ("get", table.name),
+        lambda: select(table.c.version, table.c.data).where(table.c.id == bindparam("id")),
+    )
+
+
+def _by_key(table: Table) -> Executable:
+    return _statement(
+        ("by_key", table.name),
+        lambda: (
+            select(table.c.id, table.c.version, table.c.data)
+            .join(document_keys, document_keys.c.doc_id == table.c.id)
+            .where(document_keys.c.key == bindparam("key"), document_keys.c.kind == table.name)
+        ),
+    )
+
+
+def _by_keys(table: Table) -> Executable:
+    return _statement(
+        ("by_keys", table.name),
+        lambda: (
+            select(document_keys.c.key, table.c.id, table.c.version, table.c.data)
+            .join(document_keys, document_keys.c.doc_id == table.c.id)
+            .where(
+                document_keys.c.key.in_(bindparam("keys", expanding=True)),
+                document_keys.c.kind == table.name,
+            )
+        ),
+    )
+
+
+def _update(table: Table) -> Executable:
+    """SET comes from the parameters' names (data, version, the spec's columns)."""
+    return _statement(
+        ("update", table.name),
+        lambda: update(table).where(
+            table.c.id == bindparam("where_id"), table.c.version == bindparam("where_version")
+        ),
+    )
+
+
+def _delete_keys() -> Executable:
+    return _statement(
+        ("delete_keys",),
+        lambda: delete(document_keys).where(
+            document_keys.c.key.in_(bindparam("keys", expanding=True)),
+            document_keys.c.kind == bindparam("kind"),
+            document_keys.c.doc_id == bindparam("doc_id"),
+        ),
+    )
+
+
+def _find(
+    table: Table,
+    filters: Sequence[Filter],
+    order: Sequence[Order],
+    limit: bool,
+    offset: bool,
+    lock: Lock | None,
+) -> tuple[Executable, dict[str, Any]]:
+    clauses, params = _where(table, filters)
+    key = ("find", table.name, tuple(map(_shape, filters)), tuple(order), limit, offset, lock)
+
+    def build() -> Executable:
+        keys = [*order, Order("id", order[-1].descending if order else True)]
+        # NULLs sort as the smallest value everywhere (SQLite's default, and the memory store's).
+        query = (
+            select(table.c.id, table.c.version, table.c.data)
+            .where(*clauses)
+            .order_by(
+                *(
+                    table.c[o.column].desc().nulls_last()
+                    if o.descending
+                    else table.c[o.column].asc().nulls_first()
+                    for o in keys
+                )
+            )
+        )
+        if limit:
+            query = query.limit(bindparam("limit", type_=Integer))
+        if offset:
+            query = query.offset(bindparam("offset", type_=Integer))
+        if lock is not None:  # SQLite has no row locks; its one writer at a time serialises anyway
+            query = query.with_for_update(skip_locked=lock == "skip")
+        return query
+
+    return _statement(key, build), params
+
+
+def _count(table: Table, filters: Sequence[Filter]) -> tuple[Executable, dict[str, Any]]:
+    clauses, params = _where(table, filters)
+    key = ("count", table.name, tuple(map(_shape, filters)))
+    return _statement(key, lambda: select(func.count()).select_from(table).where(*clauses)), params
 
 
 class SqlAlchemyDocumentStore:
@@ -75,10 +219,7 @@ class SqlAlchemyDocumentStore:
         known = self._tracker.get(spec, ident)
         if known is not None:
             return known
-        table = table_for(spec)
-        row = self._connection.execute(
-            select(table.c.version, table.c.data).where(table.c.id == ident)
-        ).first()
+        row = self._connection.execute(_get(table_for(spec)), {"id": ident}).first()
         if row is None:
             return None
         return self._tracker.loaded(spec, ident, row.version, row.data)
@@ -88,12 +229,7 @@ class SqlAlchemyDocumentStore:
         known_id = self._key_ids.get((spec.kind, key))
         if known_id is not None:
             return self.get(spec, known_id)
-        table = table_for(spec)
-        row = self._connection.execute(
-            select(table.c.id, table.c.version, table.c.data)
-            .join(document_keys, document_keys.c.doc_id == table.c.id)
-            .where(document_keys.c.key == key, document_keys.c.kind == spec.kind)
-        ).first()
+        row = self._connection.execute(_by_key(table_for(spec)), {"key": key}).first()
         if row is None:
             return None
         self._key_ids[(spec.kind, key)] = row.id
@@ -111,12 +247,7 @@ class SqlAlchemyDocumentStore:
             else:
                 unknown.append(key)
         if unknown:
-            table = table_for(spec)
-            rows = self._connection.execute(
-                select(document_keys.c.key, table.c.id, table.c.version, table.c.data)
-                .join(document_keys, document_keys.c.doc_id == table.c.id)
-                .where(document_keys.c.key.in_(unknown), document_keys.c.kind == spec.kind)
-            ).all()
+            rows = self._connection.execute(_by_keys(table_for(spec)), {"keys": unknown}).all()
             for row in rows:
                 self._key_ids[(spec.kind, row.key)] = row.id
                 found[row.key] = self._tracker.loaded(spec, row.id, row.version, row.data)
@@ -124,12 +255,6 @@ class SqlAlchemyDocumentStore:
 
     def add(self, spec: DocumentSpec[A], aggregate: A) -> None:
         self._tracker.added(spec, aggregate)
-
-    def _filtered(
-        self, spec: DocumentSpec[Any], query: Select[Any], filters: Sequence[Filter]
-    ) -> Select[Any]:
-        table = table_for(spec)
-        return query.where(*(_condition(table, f) for f in filters))
 
     def find(
         self,
@@ -141,32 +266,18 @@ class SqlAlchemyDocumentStore:
         lock: Lock | None = None,
     ) -> list[A]:
         check_columns(spec, filters, order)
-        table = table_for(spec)
-        query = self._filtered(spec, select(table.c.id, table.c.version, table.c.data), filters)
-        keys = [*order, Order("id", order[-1].descending if order else True)]
-        # NULLs sort as the smallest value everywhere (SQLite's default, and the memory store's).
-        query = query.order_by(
-            *(
-                table.c[o.column].desc().nulls_last()
-                if o.descending
-                else table.c[o.column].asc().nulls_first()
-                for o in keys
-            )
-        )
+        statement, params = _find(table_for(spec), filters, order, limit is not None, bool(offset), lock)
         if limit is not None:
-            query = query.limit(limit)
+            params["limit"] = limit
         if offset:
-            query = query.offset(offset)
-        if lock is not None:  # SQLite has no row locks; its one writer at a time serialises anyway
-            query = query.with_for_update(skip_locked=lock == "skip")
-        rows = self._connection.execute(query).all()
+            params["offset"] = offset
+        rows = self._connection.execute(statement, params).all()
         return [self._tracker.loaded(spec, row.id, row.version, row.data) for row in rows]
 
     def count(self, spec: DocumentSpec[A], filters: Sequence[Filter] = ()) -> int:
         check_columns(spec, filters, ())
-        table = table_for(spec)
-        query = self._filtered(spec, select(func.count()).select_from(table), filters)
-        return int(self._connection.execute(query).scalar_one())
+        statement, params = _count(table_for(spec), filters)
+        return int(self._connection.execute(statement, params).scalar_one())
 
     def flush(self) -> list[Aggregate]:
         """Updates one by one (each needs its row count), inserts one multi-row statement per
@@ -200,12 +311,8 @@ class SqlAlchemyDocumentStore:
 
     def _update(self, write: Write, values: dict[str, Any]) -> None:
         spec, aggregate = write.tracked.spec, write.tracked.aggregate
-        table = table_for(spec)
-        result = self._connection.execute(
-            update(table)
-            .where(table.c.id == aggregate.id, table.c.version == write.tracked.stored_version)
-            .values(**values)
-        )
+        params = {**values, "where_id": aggregate.id, "where_version": write.tracked.stored_version}
+        result = self._connection.execute(_update(table_for(spec)), params)
         if result.rowcount != 1:
             raise ConcurrencyConflict(f"{spec.kind} {aggregate.id} was changed by someone else")
 
@@ -215,11 +322,5 @@ class SqlAlchemyDocumentStore:
         old = write.tracked.stored.keys if write.tracked.stored else frozenset()
         gone, new = sorted(old - write.snapshot.keys), sorted(write.snapshot.keys - old)
         if gone:
-            self._connection.execute(
-                delete(document_keys).where(
-                    document_keys.c.key.in_(gone),
-                    document_keys.c.kind == spec.kind,
-                    document_keys.c.doc_id == ident,
-                )
-            )
+            self._connection.execute(_delete_keys(), {"keys": gone, "kind": spec.kind, "doc_id": ident})
         return [{"key": key, "kind": spec.kind, "doc_id": ident} for key in new]
