@@ -48,57 +48,60 @@ def table_for(spec: DocumentSpec[Any]) -> Table:
         return table
 
 
-def _condition(table: Table, flt: Filter, name: str) -> tuple[ColumnElement[bool], dict[str, Any]]:
-    """The filter as a clause over bound parameters named after ``name``, and their values; the
-    clause depends only on the filter's shape, so statements built from it can be reused."""
+def _clause(table: Table, flt: Filter, name: str) -> ColumnElement[bool]:
+    """The filter as a clause over bound parameters named after ``name``; it depends only on the
+    filter's shape (``_bind``), so statements built from it can be reused for other values."""
     column = table.c[flt.column]
     match flt:
         case Eq():
-            if flt.value is None:
-                return column.is_(None), {}
-            return column == bindparam(name), {name: flt.value}
+            return column.is_(None) if flt.value is None else column == bindparam(name)
         case In():
-            values = [v for v in flt.values if v is not None]
-            if not values:
-                return false(), {}
-            return column.in_(bindparam(name, expanding=True)), {name: values}
+            if not any(v is not None for v in flt.values):
+                return false()
+            return column.in_(bindparam(name, expanding=True))
         case Between():
             parts: list[ColumnElement[bool]] = [column.is_not(None)]
-            params: dict[str, Any] = {}
             if flt.low is not None:
                 parts.append(column >= bindparam(f"{name}_low"))
-                params[f"{name}_low"] = flt.low
             if flt.high is not None:
                 parts.append(column <= bindparam(f"{name}_high"))
-                params[f"{name}_high"] = flt.high
-            return and_(*parts), params
+            return and_(*parts)
         case Contains():
-            escaped = flt.text.replace("/", "//").replace("%", "/%").replace("_", "/_")
-            clause = func.lower(column).like(func.lower(bindparam(name)), escape="/")
-            return clause, {name: f"%{escaped}%"}
+            return func.lower(column).like(func.lower(bindparam(name)), escape="/")
 
 
-def _shape(flt: Filter) -> tuple[Any, ...]:
-    """What decides a filter's clause (not its values)."""
+def _bind(flt: Filter, name: str, params: dict[str, Any]) -> tuple[Any, ...]:
+    """Puts the filter's values into ``params``; returns its shape (what decides its clause)."""
     match flt:
         case Eq():
+            if flt.value is not None:
+                params[name] = flt.value
             return ("eq", flt.column, flt.value is None)
         case In():
-            return ("in", flt.column, any(v is not None for v in flt.values))
+            values = [v for v in flt.values if v is not None]
+            if values:
+                params[name] = values
+            return ("in", flt.column, bool(values))
         case Between():
+            if flt.low is not None:
+                params[f"{name}_low"] = flt.low
+            if flt.high is not None:
+                params[f"{name}_high"] = flt.high
             return ("between", flt.column, flt.low is None, flt.high is None)
         case Contains():
+            escaped = flt.text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+            params[name] = f"%{escaped}%"
             return ("contains", flt.column)
 
 
-def _where(table: Table, filters: Sequence[Filter]) -> tuple[list[ColumnElement[bool]], dict[str, Any]]:
-    clauses: list[ColumnElement[bool]] = []
+def _where(filters: Sequence[Filter]) -> tuple[tuple[Any, ...], dict[str, Any]]:
     params: dict[str, Any] = {}
-    for index, flt in enumerate(filters):
-        clause, values = _condition(table, flt, f"f{index}")
-        clauses.append(clause)
-        params.update(values)
-    return clauses, params
+    shape = tuple(_bind(flt, f"f{index}", params) for index, flt in enumerate(filters))
+    return shape, params
+
+
+def _clauses(table: Table, filters: Sequence[Filter]) -> list[ColumnElement[bool]]:
+    return [_clause(table, flt, f"f{index}") for index, flt in enumerate(filters)]
 
 
 # Statements are built once per shape and executed with parameters: building a SQLAlchemy construct
@@ -174,15 +177,15 @@ def _find(
     offset: bool,
     lock: Lock | None,
 ) -> tuple[Executable, dict[str, Any]]:
-    clauses, params = _where(table, filters)
-    key = ("find", table.name, tuple(map(_shape, filters)), tuple(order), limit, offset, lock)
+    shape, params = _where(filters)
+    key = ("find", table.name, shape, tuple(order), limit, offset, lock)
 
     def build() -> Executable:
         keys = [*order, Order("id", order[-1].descending if order else True)]
         # NULLs sort as the smallest value everywhere (SQLite's default, and the memory store's).
         query = (
             select(table.c.id, table.c.version, table.c.data)
-            .where(*clauses)
+            .where(*_clauses(table, filters))
             .order_by(
                 *(
                     table.c[o.column].desc().nulls_last()
@@ -204,9 +207,11 @@ def _find(
 
 
 def _count(table: Table, filters: Sequence[Filter]) -> tuple[Executable, dict[str, Any]]:
-    clauses, params = _where(table, filters)
-    key = ("count", table.name, tuple(map(_shape, filters)))
-    return _statement(key, lambda: select(func.count()).select_from(table).where(*clauses)), params
+    shape, params = _where(filters)
+    key = ("count", table.name, shape)
+    return _statement(
+        key, lambda: select(func.count()).select_from(table).where(*_clauses(table, filters))
+    ), params
 
 
 class SqlAlchemyDocumentStore:
