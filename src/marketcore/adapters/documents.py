@@ -96,6 +96,8 @@ class DocumentStore(Protocol):
     """Documents inside one transaction. Loaded and added aggregates are tracked and
     written back by ``flush`` with an optimistic version check."""
 
+    written: set[str]  # ids of the documents flushed so far (inserted or updated)
+
     def get(self, spec: DocumentSpec[A], ident: str) -> A | None: ...
 
     def get_by_key(self, spec: DocumentSpec[A], key: str) -> A | None: ...

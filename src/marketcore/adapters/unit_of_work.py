@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 import msgspec
 
@@ -20,6 +20,11 @@ from marketcore.domain.shared.clock import require_aware
 from marketcore.domain.shared.events import Aggregate, DomainEvent
 
 AfterCommit = Callable[[list[DomainEvent]], None]
+OnChange = Callable[[frozenset[str]], None]
+
+
+class TouchedStockLedger(StockLedger, Protocol):
+    touched: set[str]  # the SKUs whose stock this transaction changed
 
 
 def outbox_entries(aggregates: Sequence[Aggregate]) -> list[OutboxEntry]:
@@ -54,15 +59,17 @@ class StoreUnitOfWork:
     stock: StockLedger
     outbox: OutboxStore
 
-    def __init__(self, *, after_commit: AfterCommit | None = None) -> None:
+    def __init__(self, *, after_commit: AfterCommit | None = None, on_change: OnChange | None = None) -> None:
         self._active = False
         self._events: list[DomainEvent] = []
         self._after_commit = after_commit
+        self._on_change = on_change
 
     def __enter__(self) -> Self:
         if self._active:
             raise RuntimeError("unit of work is already in progress")
-        self.documents, self.stock, self.outbox = self._begin()
+        self.documents, self._stock_changes, self.outbox = self._begin()
+        self.stock = self._stock_changes
         self._active = True
         try:
             self._attach_repositories()
@@ -87,7 +94,10 @@ class StoreUnitOfWork:
         entries = outbox_entries(saved)
         if entries:
             self.outbox.append(entries)
+        touched = self._stock_changes.touched
         self._finish(commit=True)
+        if self._on_change is not None and (saved or touched):
+            self._on_change(frozenset({a.id for a in saved} | touched))
         committed: list[DomainEvent] = []
         for aggregate in saved:
             committed.extend(aggregate.events)
@@ -107,7 +117,7 @@ class StoreUnitOfWork:
     def _attach_repositories(self) -> None:
         """Hook: set repository attributes from ``self.documents`` and ``self.stock``."""
 
-    def _begin(self) -> tuple[DocumentStore, StockLedger, OutboxStore]:
+    def _begin(self) -> tuple[DocumentStore, TouchedStockLedger, OutboxStore]:
         """Open a transaction; return the document store, stock ledger and outbox bound to it."""
         raise NotImplementedError
 

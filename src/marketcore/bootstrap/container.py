@@ -38,6 +38,7 @@ from marketcore.application.reviews.services import ReviewService
 from marketcore.application.risk.ports import RiskRule, RiskUnitOfWork
 from marketcore.application.risk.rules import BlacklistRule, VelocityRule
 from marketcore.application.risk.services import RiskEngine, RiskService
+from marketcore.application.shared.changes import ChangeFeed
 from marketcore.application.shared.events import EventBus
 from marketcore.application.shared.ports import EventPublisher, OutboxUnitOfWork, UnitOfWorkFactory
 from marketcore.application.shared.relay import OutboxRelay
@@ -63,15 +64,22 @@ MarketUnitOfWork = SqlAlchemyMarketUnitOfWork | MemoryMarketUnitOfWork
 
 
 def uow_factory(
-    engine: Engine | None, memory: MemoryDatabase | None, bus: EventBus | None = None
+    engine: Engine | None,
+    memory: MemoryDatabase | None,
+    bus: EventBus | None = None,
+    changes: ChangeFeed | None = None,
 ) -> UnitOfWorkFactory[MarketUnitOfWork]:
-    """Units of work that write events to the outbox and, once committed, hand them to ``bus``."""
+    """Units of work that write events to the outbox and, once committed, hand them to ``bus``
+    and the ids they wrote to ``changes``."""
     after_commit = None if bus is None else bus.dispatch
+    on_change = None if changes is None else changes.publish
     if engine is not None:
         sql_engine = engine
 
         def sql(*, read_only: bool = False) -> MarketUnitOfWork:
-            return SqlAlchemyMarketUnitOfWork(sql_engine, after_commit=after_commit, read_only=read_only)
+            return SqlAlchemyMarketUnitOfWork(
+                sql_engine, after_commit=after_commit, on_change=on_change, read_only=read_only
+            )
 
         return sql
     if memory is None:
@@ -79,7 +87,7 @@ def uow_factory(
     database = memory
 
     def in_memory(*, read_only: bool = False) -> MarketUnitOfWork:
-        return MemoryMarketUnitOfWork(database, after_commit=after_commit)  # one lock either way
+        return MemoryMarketUnitOfWork(database, after_commit=after_commit, on_change=on_change)
 
     return in_memory
 
@@ -138,7 +146,8 @@ class Container(containers.DeclarativeContainer):
     engine = providers.Singleton(make_engine, settings)
     memory = providers.Singleton(make_memory, settings)
     events = providers.Singleton(EventBus)
-    uow = providers.Singleton(uow_factory, engine, memory, events)
+    changes = providers.Singleton(ChangeFeed)
+    uow = providers.Singleton(uow_factory, engine, memory, events, changes)
     publisher = providers.Singleton(make_publisher, settings)
     hasher = providers.Singleton(Argon2PasswordHasher)
     gateways = providers.Singleton(enabled_gateways, settings)

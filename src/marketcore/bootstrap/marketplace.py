@@ -17,6 +17,7 @@ from marketcore.application.ordering.payments import PaymentService
 from marketcore.application.promotions.services import PromotionsService
 from marketcore.application.reviews.services import ReviewService
 from marketcore.application.risk.services import RiskService
+from marketcore.application.shared.changes import ChangeFeed
 from marketcore.application.shared.events import EventBus
 from marketcore.application.shared.ports import Clock
 from marketcore.application.shared.relay import OutboxRelay
@@ -46,6 +47,7 @@ class Marketplace:
         self.reviews: ReviewService = container.reviews()
         self.risk: RiskService = container.risk()
         self.events: EventBus = container.events()  # subscribe in-process handlers here
+        self.changes: ChangeFeed = container.changes()  # ids each commit wrote, for caches
         self.relay: OutboxRelay = container.relay()  # outbox -> broker; see ``marketcore relay``
 
     def actor_for(self, user_id: str) -> Actor:

@@ -61,6 +61,9 @@ class Settings:
     events_exchange: str = "marketcore.events"
     relay_batch_size: int = 100
     relay_interval_ms: int = 1000
+    # How long a public product page may be served from this process's cache when another
+    # process changed it (this process's own writes evict at once); 0 turns the cache off.
+    product_cache_ms: int = 1000
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -137,4 +140,6 @@ class Settings:
             values["relay_batch_size"] = _int("relay_batch_size", raw["relay_batch_size"], 1, 10_000)
         if "relay_interval_ms" in raw:
             values["relay_interval_ms"] = _int("relay_interval_ms", raw["relay_interval_ms"], 10, 3_600_000)
+        if "product_cache_ms" in raw:
+            values["product_cache_ms"] = _int("product_cache_ms", raw["product_cache_ms"], 0, 60_000)
         return cls(**values)

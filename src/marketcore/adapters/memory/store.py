@@ -176,6 +176,7 @@ class MemoryDocumentStore:
         self._tx = transaction
         self._db = transaction.database
         self._tracker = Tracker()
+        self.written: set[str] = set()
 
     def _table(self, spec: DocumentSpec[Any]) -> dict[str, StoredDocument]:
         return self._db.documents.setdefault(spec.kind, {})
@@ -265,6 +266,7 @@ class MemoryDocumentStore:
                 StoredDocument(write.tracked.stored_version + 1, data, write.snapshot.columns),
             )
             write.done()
+            self.written.add(aggregate.id)
         return self._tracker.aggregates()
 
 
@@ -337,6 +339,7 @@ class MemoryStockLedger:
     def __init__(self, transaction: MemoryTransaction) -> None:
         self._tx = transaction
         self._db = transaction.database
+        self.touched: set[str] = set()
 
     def create(self, sku_id: str, shop_id: str, on_hand: int, at: datetime, reference: str) -> None:
         require_aware(at)
@@ -427,6 +430,7 @@ class MemoryStockLedger:
     ) -> None:
         require_aware(at)
         level = self._db.stock[sku_id]
+        self.touched.add(sku_id)
         self._tx.put(
             self._db.stock,
             sku_id,

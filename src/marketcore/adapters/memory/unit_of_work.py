@@ -10,18 +10,23 @@ from marketcore.adapters.memory.store import (
     MemoryStockLedger,
     MemoryTransaction,
 )
-from marketcore.adapters.unit_of_work import AfterCommit, StoreUnitOfWork
-from marketcore.application.inventory.ports import StockLedger
+from marketcore.adapters.unit_of_work import AfterCommit, OnChange, StoreUnitOfWork, TouchedStockLedger
 from marketcore.application.shared.ports import OutboxStore
 
 
 class MemoryUnitOfWork(StoreUnitOfWork):
-    def __init__(self, database: MemoryDatabase, *, after_commit: AfterCommit | None = None) -> None:
-        super().__init__(after_commit=after_commit)
+    def __init__(
+        self,
+        database: MemoryDatabase,
+        *,
+        after_commit: AfterCommit | None = None,
+        on_change: OnChange | None = None,
+    ) -> None:
+        super().__init__(after_commit=after_commit, on_change=on_change)
         self.database = database
         self._transaction: MemoryTransaction | None = None
 
-    def _begin(self) -> tuple[DocumentStore, StockLedger, OutboxStore]:
+    def _begin(self) -> tuple[DocumentStore, TouchedStockLedger, OutboxStore]:
         self._transaction = tx = self.database.begin()
         return MemoryDocumentStore(tx), MemoryStockLedger(tx), MemoryOutbox(tx)
 

@@ -77,6 +77,7 @@ class SqlAlchemyStockLedger:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._pending: list[dict[str, Any]] = []
+        self.touched: set[str] = set()
 
     def flush(self) -> None:
         if self._pending:
@@ -198,6 +199,7 @@ class SqlAlchemyStockLedger:
         if self._connection.execute(statement, params).rowcount != 1:
             self._require(sku_id)
             return False
+        self.touched.add(sku_id)
         self._pending.append(
             {
                 "id": new_id(),

@@ -218,6 +218,7 @@ class SqlAlchemyDocumentStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._tracker = Tracker()
+        self.written: set[str] = set()
         self._key_ids: dict[tuple[str, str], str] = {}
 
     def get(self, spec: DocumentSpec[A], ident: str) -> A | None:
@@ -312,6 +313,7 @@ class SqlAlchemyDocumentStore:
             raise AlreadyExists(f"an id or unique key is already taken: {error.orig}") from error
         for write in writes:
             write.done()
+            self.written.add(write.tracked.aggregate.id)
         return self._tracker.aggregates()
 
     def _update(self, write: Write, values: dict[str, Any]) -> None:

@@ -13,8 +13,7 @@ from marketcore.adapters.documents import DocumentStore
 from marketcore.adapters.sqlalchemy.outbox import SqlAlchemyOutbox
 from marketcore.adapters.sqlalchemy.stock import SqlAlchemyStockLedger
 from marketcore.adapters.sqlalchemy.store import SqlAlchemyDocumentStore
-from marketcore.adapters.unit_of_work import AfterCommit, StoreUnitOfWork
-from marketcore.application.inventory.ports import StockLedger
+from marketcore.adapters.unit_of_work import AfterCommit, OnChange, StoreUnitOfWork, TouchedStockLedger
 from marketcore.application.shared.ports import OutboxStore
 from marketcore.domain.shared.errors import ConcurrencyConflict
 
@@ -37,16 +36,21 @@ def _writer_lock(engine: Engine) -> threading.RLock | None:
 
 class SqlAlchemyUnitOfWork(StoreUnitOfWork):
     def __init__(
-        self, engine: Engine, *, after_commit: AfterCommit | None = None, read_only: bool = False
+        self,
+        engine: Engine,
+        *,
+        after_commit: AfterCommit | None = None,
+        on_change: OnChange | None = None,
+        read_only: bool = False,
     ) -> None:
-        super().__init__(after_commit=after_commit)
+        super().__init__(after_commit=after_commit, on_change=on_change)
         self.engine = engine
         self.read_only = read_only
         self._writer = None if read_only else _writer_lock(engine)
         self._connection: Connection | None = None
         self._ledger: SqlAlchemyStockLedger | None = None
 
-    def _begin(self) -> tuple[DocumentStore, StockLedger, OutboxStore]:
+    def _begin(self) -> tuple[DocumentStore, TouchedStockLedger, OutboxStore]:
         if self._writer is not None:
             self._writer.acquire()
         try:

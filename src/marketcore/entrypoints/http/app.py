@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar, Response, Router, get
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
@@ -24,6 +25,7 @@ from marketcore.entrypoints.http.identity import AuthController, MeController
 from marketcore.entrypoints.http.orders import MerchantOrderController, OrderController
 from marketcore.entrypoints.http.payments import PaymentController, SandboxPaymentController
 from marketcore.entrypoints.http.problems import exception_handlers, logger, problem
+from marketcore.entrypoints.http.product_pages import PAGES, ProductPages
 from marketcore.entrypoints.http.promotions import MerchantPromotionController
 from marketcore.entrypoints.http.reviews import ReviewController
 from marketcore.entrypoints.http.risk import AdminRiskController
@@ -58,6 +60,8 @@ def create_app(marketplace: Marketplace, *, close_on_shutdown: bool = False, deb
     """The HTTP API over ``marketplace``; ``close_on_shutdown`` disposes of it when the app stops."""
     jwt_auth = build_jwt_auth(marketplace)
     tokens = TokenIssuer(jwt_auth, marketplace.settings.token_ttl_seconds)
+    pages = ProductPages(marketplace.settings.product_cache_ms / 1000)
+    marketplace.changes.subscribe(pages.evict)
     handlers: list[ControllerRouterHandler] = [
         AuthController,
         MeController,
@@ -88,6 +92,7 @@ def create_app(marketplace: Marketplace, *, close_on_shutdown: bool = False, deb
 
     return Litestar(
         route_handlers=[api, health, ready],
+        state=State({PAGES: pages}),
         dependencies={
             "market": Provide(lambda: marketplace, use_cache=True, sync_to_thread=False),
             "tokens": Provide(lambda: tokens, use_cache=True, sync_to_thread=False),

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, patch, post
+from typing import Any, cast
+
+from anyio import to_thread
+from litestar import Controller, MediaType, Request, Response, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.serialization import encode_json
 
 from marketcore.application.catalog.ports import ProductQuery, ProductSort
 from marketcore.application.catalog.services import ProductView
+from marketcore.bootstrap import Marketplace
 from marketcore.domain.catalog.products import ProductStatus, SalesAttribute, SkuDraft
+from marketcore.domain.shared.actors import Actor
 from marketcore.domain.shared.errors import InvalidInput
-from marketcore.entrypoints.http.common import PUBLIC_OPT, CurrentActor, Cursor, Limit, Market, page_request
+from marketcore.entrypoints.http.common import (
+    PUBLIC_OPT,
+    CurrentActor,
+    Cursor,
+    Limit,
+    Market,
+    page_request,
+)
+from marketcore.entrypoints.http.product_pages import product_pages
 from marketcore.entrypoints.http.schemas import (
     CategoryIn,
     CategoryOut,
@@ -73,14 +87,36 @@ class ProductController(Controller):
         page = market.catalog.search(query, page_request(limit, cursor))
         return PageOut([product_summary_out(p) for p in page.items], page.next_cursor)
 
-    @get("/{spu_id:str}", operation_id="getProduct", opt=PUBLIC_OPT, sync_to_thread=True)
-    def detail(self, spu_id: FromPath[str], market: Market, actor: CurrentActor) -> ProductOut:
-        view = market.catalog.product(actor, spu_id)
-        p = view.product
-        privileged = not p.is_buyable or actor.is_operator
-        if not privileged and actor.user_id is not None:
-            privileged = any(s.id == p.shop_id for s in market.shops.memberships(actor.user_id))
-        return product_out(view, privileged=privileged)
+    @get("/{spu_id:str}", operation_id="getProduct", opt=PUBLIC_OPT)
+    async def detail(
+        self, spu_id: FromPath[str], market: Market, actor: CurrentActor, request: Request[Any, Any, Any]
+    ) -> Response[ProductOut]:
+        """Anonymous readers are served from ``ProductPages`` when it holds the page."""
+        pages = product_pages(request)
+        anonymous = actor.user_id is None
+        cached = pages.get(spu_id) if anonymous else None
+        if cached is not None:
+            return _json(cached)
+        ticket = pages.ticket()
+        out, depends_on = await to_thread.run_sync(_product_detail, market, actor, spu_id)
+        body = encode_json(out)
+        if anonymous and out.buyable:
+            pages.put(ticket, spu_id, depends_on, body)
+        return _json(body)
+
+
+def _product_detail(market: Marketplace, actor: Actor, spu_id: str) -> tuple[ProductOut, set[str]]:
+    """The page as ``actor`` sees it, and the ids it shows (shop, SKUs) for cache eviction."""
+    view = market.catalog.product(actor, spu_id)
+    p = view.product
+    privileged = not p.is_buyable or actor.is_operator
+    if not privileged and actor.user_id is not None:
+        privileged = any(s.id == p.shop_id for s in market.shops.memberships(actor.user_id))
+    return product_out(view, privileged=privileged), {p.shop_id, *(s.id for s in p.skus)}
+
+
+def _json(body: bytes) -> Response[ProductOut]:
+    return cast(Response[ProductOut], Response(body, media_type=MediaType.JSON))
 
 
 class AdminProductController(Controller):
