@@ -8,6 +8,7 @@ from litestar.testing import TestClient
 
 from marketcore.bootstrap import create_marketplace
 from marketcore.entrypoints.http import create_app
+
 from .conftest import Api, World
 
 
