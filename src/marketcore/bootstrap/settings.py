@@ -64,6 +64,8 @@ class Settings:
     # How long a public product page may be served from this process's cache when another
     # process changed it (this process's own writes evict at once); 0 turns the cache off.
     product_cache_ms: int = 1000
+    # The same bound for a signed-in user's roles (this process's own writes evict at once).
+    actor_cache_ms: int = 5000
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -142,4 +144,6 @@ class Settings:
             values["relay_interval_ms"] = _int("relay_interval_ms", raw["relay_interval_ms"], 10, 3_600_000)
         if "product_cache_ms" in raw:
             values["product_cache_ms"] = _int("product_cache_ms", raw["product_cache_ms"], 0, 60_000)
+        if "actor_cache_ms" in raw:
+            values["actor_cache_ms"] = _int("actor_cache_ms", raw["actor_cache_ms"], 0, 60_000)
         return cls(**values)

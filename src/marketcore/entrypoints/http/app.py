@@ -25,8 +25,8 @@ from marketcore.entrypoints.http.identity import AuthController, MeController
 from marketcore.entrypoints.http.orders import MerchantOrderController, OrderController
 from marketcore.entrypoints.http.payments import PaymentController, SandboxPaymentController
 from marketcore.entrypoints.http.problems import exception_handlers, logger, problem
-from marketcore.entrypoints.http.product_pages import PAGES, ProductPages
 from marketcore.entrypoints.http.promotions import MerchantPromotionController
+from marketcore.entrypoints.http.read_cache import PAGES, ReadCache
 from marketcore.entrypoints.http.reviews import ReviewController
 from marketcore.entrypoints.http.risk import AdminRiskController
 from marketcore.entrypoints.http.schemas import HealthOut
@@ -60,7 +60,7 @@ def create_app(marketplace: Marketplace, *, close_on_shutdown: bool = False, deb
     """The HTTP API over ``marketplace``; ``close_on_shutdown`` disposes of it when the app stops."""
     jwt_auth = build_jwt_auth(marketplace)
     tokens = TokenIssuer(jwt_auth, marketplace.settings.token_ttl_seconds)
-    pages = ProductPages(marketplace.settings.product_cache_ms / 1000)
+    pages = ReadCache[bytes](marketplace.settings.product_cache_ms / 1000)
     marketplace.changes.subscribe(pages.evict)
     handlers: list[ControllerRouterHandler] = [
         AuthController,

@@ -23,7 +23,7 @@ from marketcore.entrypoints.http.common import (
     Market,
     page_request,
 )
-from marketcore.entrypoints.http.product_pages import product_pages
+from marketcore.entrypoints.http.read_cache import product_pages
 from marketcore.entrypoints.http.schemas import (
     CategoryIn,
     CategoryOut,
@@ -91,7 +91,7 @@ class ProductController(Controller):
     async def detail(
         self, spu_id: FromPath[str], market: Market, actor: CurrentActor, request: Request[Any, Any, Any]
     ) -> Response[ProductOut]:
-        """Anonymous readers are served from ``ProductPages`` when it holds the page."""
+        """Anonymous readers are served from the page cache (``read_cache``) when it holds the page."""
         pages = product_pages(request)
         anonymous = actor.user_id is None
         cached = pages.get(spu_id) if anonymous else None
@@ -112,7 +112,7 @@ def _product_detail(market: Marketplace, actor: Actor, spu_id: str) -> tuple[Pro
     privileged = not p.is_buyable or actor.is_operator
     if not privileged and actor.user_id is not None:
         privileged = any(s.id == p.shop_id for s in market.shops.memberships(actor.user_id))
-    return product_out(view, privileged=privileged), {p.shop_id, *(s.id for s in p.skus)}
+    return product_out(view, privileged=privileged), {p.id, p.shop_id, *(s.id for s in p.skus)}
 
 
 def _json(body: bytes) -> Response[ProductOut]:
