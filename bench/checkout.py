@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import Seeded, postgres_schema, print_table, psycopg_kwargs, run_threads
+from bench.common import Seeded, postgres_schema, print_table, psycopg_kwargs, run_processes, run_threads
 from marketcore.adapters.repositories import CHECKOUTS, ORDERS
 from marketcore.application.ordering.checkout import CheckoutResult
 from marketcore.application.shared.ids import new_id
@@ -214,6 +214,7 @@ def bench_backend(
     open_baseline: Callable[[Templates, str], Any],
     workers: tuple[int, ...],
     seconds: float,
+    processes: int = 1,
 ) -> list[list[object]]:
     world = Seeded(url, max(workers))
     try:
@@ -223,12 +224,17 @@ def bench_backend(
         )
         templates = Templates(first, [(i.sku_id, i.quantity) for i in world.items])
         rows: list[list[object]] = []
+        engine = world.market.container.engine()
+
+        def run(n: int, make: Callable[[int], Callable[[], None]]) -> tuple[int, int]:
+            if processes == 1:
+                return run_threads(n, make, seconds)
+            return run_processes(n, min(processes, n), make, seconds, lambda: engine.dispose(close=False))
+
         for n in workers:
-            ours, failed = run_threads(n, _marketcore_worker(world), seconds)
+            ours, failed = run(n, _marketcore_worker(world))
             opened: list[Any] = []
-            theirs, baseline_failed = run_threads(
-                n, _baseline_worker(world, templates, open_baseline, opened), seconds
-            )
+            theirs, baseline_failed = run(n, _baseline_worker(world, templates, open_baseline, opened))
             for baseline in opened:
                 baseline.close()
             mc, base = ours / seconds, theirs / seconds
@@ -241,19 +247,34 @@ def bench_backend(
         world.close()
 
 
-def run(*, quick: bool = False, workers: tuple[int, ...] = WORKERS, seconds: float | None = None) -> None:
+def run(
+    *,
+    quick: bool = False,
+    workers: tuple[int, ...] = WORKERS,
+    seconds: float | None = None,
+    processes: int = 1,
+) -> None:
     seconds = seconds or (2.0 if quick else 8.0)
-    print(f"## Checkouts per second ({seconds:g} s per cell; 3 lines, 2 shops, 满减 active)\n", flush=True)
+    spread = f"threads over {processes} processes" if processes > 1 else "threads in one process"
+    print(
+        f"## Checkouts per second ({seconds:g} s per cell; 3 lines, 2 shops, 满减 active; {spread})\n",
+        flush=True,
+    )
     rows: list[list[object]] = []
     with tempfile.TemporaryDirectory(prefix="mc-bench-") as folder:
         path = str(Path(folder) / "bench.db")
         rows += bench_backend(
-            "sqlite", f"sqlite:///{path}", lambda t, b: SqliteBaseline(path, t, b), workers, seconds
+            "sqlite",
+            f"sqlite:///{path}",
+            lambda t, b: SqliteBaseline(path, t, b),
+            workers,
+            seconds,
+            processes,
         )
     with postgres_schema() as url:
         if url is not None:
             rows += bench_backend(
-                "postgresql", url, lambda t, b: PostgresBaseline(url, t, b), workers, seconds
+                "postgresql", url, lambda t, b: PostgresBaseline(url, t, b), workers, seconds, processes
             )
     print()
     print_table(["backend", "workers", "marketcore /s", "baseline /s", "ratio"], [r[:5] for r in rows])
@@ -272,8 +293,16 @@ def main(argv: list[str] | None = None) -> None:
         "--workers", default=",".join(map(str, WORKERS)), help="comma-separated thread counts"
     )
     parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument(
+        "--processes", type=int, default=1, help="spread the threads over this many forked processes"
+    )
     args = parser.parse_args(argv)
-    run(quick=args.quick, workers=tuple(int(w) for w in args.workers.split(",")), seconds=args.seconds)
+    run(
+        quick=args.quick,
+        workers=tuple(int(w) for w in args.workers.split(",")),
+        seconds=args.seconds,
+        processes=args.processes,
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import statistics
 import threading
@@ -132,6 +133,37 @@ def run_threads(
     for error in errors:
         print(f"#   error: {type(error).__name__}: {error}")
     return sum(done), sum(failed)
+
+
+def run_processes(
+    workers: int,
+    processes: int,
+    make_worker: Callable[[int], Callable[[], None]],
+    seconds: float,
+    after_fork: Callable[[], None] = lambda: None,
+) -> tuple[int, int]:
+    """``run_threads`` spread over ``processes`` forked processes (``workers`` threads in all), as
+    a deployment runs several server processes; ``after_fork`` drops inherited connections."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    per_process = [workers // processes + (1 if p < workers % processes else 0) for p in range(processes)]
+    offsets = [sum(per_process[:p]) for p in range(processes)]
+
+    def child(offset: int, count: int) -> None:
+        after_fork()
+        results.put(run_threads(count, lambda index: make_worker(offset + index), seconds))
+
+    children = [
+        context.Process(target=child, args=(offset, count), daemon=True)
+        for offset, count in zip(offsets, per_process, strict=True)
+        if count
+    ]
+    for process in children:
+        process.start()
+    totals = [results.get(timeout=seconds + 120) for _ in children]
+    for process in children:
+        process.join()
+    return sum(done for done, _ in totals), sum(failed for _, failed in totals)
 
 
 def percentile(values: Sequence[float], p: float) -> float:
