@@ -28,13 +28,14 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 import requests
 
 from marketcore.adapters.gateways.stripe import StripeConfig, StripeGateway
+from marketcore.application.payments.ports import PaymentGateway
 from marketcore.domain.payments.payments import PaymentRequest, PaymentStarted
 from marketcore.domain.payments.provider import RawNotification
 from marketcore.domain.shared.money import Currency
@@ -309,7 +310,8 @@ class FakeStripe:
     # -- faults ----------------------------------------------------------------------------
 
     def fail_next(self, count: int = 1, *, status: int = 500) -> None:
-        """The next ``count`` API requests answer ``status`` (5xx api_error, or 429 rate limit)."""
+        """The next ``count`` API requests answer ``status``: 5xx api_error, 429 rate limit, or
+        402 card_declined (what an issuer's refusal looks like on any call)."""
         with self._lock:
             self._faults.extend([("status", float(status))] * count)
 
@@ -385,7 +387,15 @@ class FakeStripe:
             return _Answer(200, b"<html><body>502 Bad Gateway</body></html>", {"Content-Type": "text/html"})
         elif fault is not None:
             status = int(fault[1])
-            if status == 429:
+            if status == 402:
+                error = StripeApiError(
+                    402,
+                    "card_error",
+                    "Your card was declined.",
+                    code="card_declined",
+                    decline_code="generic_decline",
+                )
+            elif status == 429:
                 error = _invalid("Too many requests hit the API too quickly.", code="rate_limit", status=429)
             else:
                 error = StripeApiError(status, "api_error", "An unknown error occurred")
@@ -820,11 +830,10 @@ class StripeHarness:
     """``GatewayHarness`` over a ``FakeStripe``: the buyer pays as Stripe.js does, with the
     publishable key and the client secret; notifications come from the fake's event log."""
 
-    currency: ClassVar[Currency] = Currency.USD
-
-    def __init__(self, fake: FakeStripe, **config: Any) -> None:
+    def __init__(self, fake: FakeStripe, currency: Currency = Currency.USD, **config: Any) -> None:
         self.fake = fake
-        self.gateway = StripeGateway(fake.config(**config))
+        self.currency = currency
+        self.gateway: PaymentGateway = StripeGateway(fake.config(**config))
 
     def pay(
         self, request: PaymentRequest, started: PaymentStarted, payment_method: str = "pm_card_visa"
@@ -847,5 +856,5 @@ class StripeHarness:
     def forged_notification(self, payment_id: str) -> RawNotification:
         return self.fake.forged_notification_for(payment_id)
 
-    def unreachable(self) -> StripeGateway:
+    def unreachable(self) -> PaymentGateway:
         return StripeGateway(self.fake.config(api_base=closed_address(), timeout_seconds=2.0))

@@ -8,6 +8,7 @@ values as they are, and come back unchanged in answers and webhooks.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, NoReturn, TypeVar
 
@@ -148,25 +149,32 @@ class StripeGateway:
         raise GatewayUnavailable(f"unknown Refund status {status!r}")
 
     def parse_notification(self, raw: RawNotification) -> Notification:
-        """Verify ``Stripe-Signature`` over the raw body with the SDK, then the timestamp against
-        the moment we received it (not the clock at parsing, so a stored notification parses
-        the same later)."""
+        """Verify ``Stripe-Signature`` over the raw body with the SDK's verifier (the first step of
+        ``construct_event``), then the timestamp against the moment we received the request, not
+        the clock at parsing, so a stored notification parses the same later. The body is read
+        as plain JSON: we need its data, not SDK objects, and the SDK's own parsing fails with
+        ``AttributeError`` on signed bodies that are JSON but not an object."""
         header = raw.headers.get("stripe-signature")
         try:
-            event = self._client.construct_event(raw.body, header, self._config.webhook_secret, tolerance=0)
+            stripe.WebhookSignature.verify_header(
+                raw.body, header, self._config.webhook_secret, tolerance=None
+            )
         except stripe.SignatureVerificationError as error:
             raise InvalidNotification(f"Stripe-Signature: {error.user_message or error}") from None
-        except ValueError as error:  # not UTF-8, not JSON, or a thin event
-            raise InvalidNotification(f"not a Stripe event: {error}") from None
+        except UnicodeDecodeError:
+            raise InvalidNotification("Stripe-Signature: the body is not UTF-8") from None
         signed_at = _timestamp(header or "")
         if signed_at < raw.received_at.timestamp() - self._config.webhook_tolerance_seconds:
             raise InvalidNotification(f"Stripe-Signature timestamp {signed_at} is outside the tolerance zone")
-        data = event.to_dict()
-        event_id = data.get("id")
-        if data.get("object") != "event" or not isinstance(event_id, str) or not event_id:
-            raise InvalidNotification("not a Stripe event")
         try:
-            return Notification(event_id, changes_from(data))
+            event = json.loads(raw.body)
+        except ValueError:
+            raise InvalidNotification("not a Stripe event: the body is not JSON") from None
+        event_id = event.get("id") if isinstance(event, dict) else None
+        if not isinstance(event, dict) or event.get("object") != "event" or not isinstance(event_id, str):
+            raise InvalidNotification("not a Stripe event")  # thin (v2) events included
+        try:
+            return Notification(event_id, changes_from(event))
         except ValueError as error:
             raise InvalidNotification(f"event {event_id}: {error}") from None
 
@@ -211,7 +219,8 @@ def _business_outcome(error: stripe.StripeError) -> str:
 
 
 def _unavailable(error: stripe.StripeError) -> NoReturn:
-    raise GatewayUnavailable(f"Stripe: {_describe(error)}") from error
+    status = f" (HTTP {error.http_status})" if error.http_status else ""
+    raise GatewayUnavailable(f"Stripe: {_describe(error)}{status}") from error
 
 
 def _describe(error: stripe.StripeError) -> str:
@@ -219,6 +228,4 @@ def _describe(error: stripe.StripeError) -> str:
     parts = [str(error.code)] if error.code else []
     if isinstance(error, stripe.CardError) and error.error is not None and error.error.decline_code:
         parts.append(str(error.error.decline_code))
-    prefix = f"{'/'.join(parts)}: " if parts else ""
-    status = f" (HTTP {error.http_status})" if error.http_status and not prefix else ""
-    return f"{prefix}{message}{status}"
+    return f"{'/'.join(parts)}: {message}" if parts else message
