@@ -96,7 +96,7 @@ def refund_of(request: PaymentRequest, reference: str | None, cents: int) -> Ref
 def vector_gateway(**overrides: Any) -> StripeGateway:
     """A gateway holding the vectors' secret; nothing listens at its API address."""
     values: dict[str, Any] = {"api_key": "sk_test_x", "webhook_secret": VECTORS["secret"]}
-    values["api_base"] = closed_address()
+    values |= {"api_base": closed_address(), "max_network_retries": 0}
     return StripeGateway(StripeConfig(**(values | overrides)))
 
 

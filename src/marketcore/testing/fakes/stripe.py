@@ -221,7 +221,9 @@ class FakeStripe:
         server.daemon_threads = True
         server.fake = self  # type: ignore[attr-defined]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-stripe", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name="fake-stripe", daemon=True
+        )
         self._thread.start()
 
     def close(self) -> None:
