@@ -441,6 +441,8 @@ class FakeStripe:
             answer = _Answer(status, json.dumps(payload).encode())
         except StripeApiError as error:
             answer = self._error(error)
+        finally:
+            self._request_context = (None, None)
         if idempotency_key is not None and answer.status != 400:
             # Stripe saves what an executed request answered (402s and 5xx too), not a request
             # refused by validation before it ran.

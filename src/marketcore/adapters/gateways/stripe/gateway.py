@@ -180,8 +180,9 @@ class StripeGateway:
 
     def _find_intent(self, payment_id: str) -> dict[str, Any] | None:
         """Our PaymentIntent by ``metadata.payment_id``; the newest if a race made two."""
+        quoted = payment_id.replace("\\", "\\\\").replace("'", "\\'")  # the search language's escapes
         found = self._client.v1.payment_intents.search(
-            params={"query": f"metadata['payment_id']:'{payment_id}'", "limit": 10}
+            params={"query": f"metadata['payment_id']:'{quoted}'", "limit": 10}
         )
         intents = [intent.to_dict() for intent in found.data]
         ours = [i for i in intents if our_id(i, "payment_id") == payment_id]
