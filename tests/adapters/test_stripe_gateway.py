@@ -478,6 +478,29 @@ def test_query_reports_declines_cancellations_and_3ds(fake: FakeStripe, gateway:
     assert (cancelled.status, cancelled.failure_reason) == (ProviderStatus.CANCELLED, "abandoned")
 
 
+def test_an_authorised_but_uncaptured_payment_is_still_processing(
+    fake: FakeStripe, gateway: StripeGateway
+) -> None:
+    payment_id = new_id()
+    answer = requests.post(
+        f"{fake.url}/v1/payment_intents",
+        data={
+            "amount": "5000",
+            "currency": "usd",
+            "capture_method": "manual",
+            "metadata[payment_id]": payment_id,
+        },
+        headers={"Authorization": f"Bearer {fake.api_key}"},
+        timeout=5,
+    )
+    reference = answer.json()["id"]
+    assert fake.pay(reference)["status"] == "requires_capture"
+    seen = gateway.query(PaymentQuery(payment_id, reference, Money(5000, Currency.USD)))
+    assert (seen.status, seen.amount) == (ProviderStatus.PROCESSING, Money(5000, Currency.USD))
+    event = gateway.parse_notification(fake.notification_for(payment_id))
+    assert event.changes == ()  # amount_capturable_updated is not acted on
+
+
 def test_query_reports_what_stripe_captured_when_it_differs(fake: FakeStripe, gateway: StripeGateway) -> None:
     request = a_request(10_000)
     fake.charge_instead(request.payment_id, 9_000)
@@ -617,6 +640,27 @@ def test_an_answer_that_is_not_stripe_json_is_unavailable(fake: FakeStripe, gate
     fake.garble_next()
     with pytest.raises(GatewayUnavailable):
         gateway.create(a_request())
+
+
+def test_an_answer_about_another_object_is_unavailable(fake: FakeStripe, gateway: StripeGateway) -> None:
+    request, reference = paid(fake, gateway)
+    someone_else = fake.intent_for(paid(fake, gateway)[0].payment_id)
+    fake.answer_next(someone_else)
+    with pytest.raises(GatewayUnavailable, match="not this payment"):
+        gateway.create(request)
+    fake.answer_next(someone_else | {"metadata": {"payment_id": request.payment_id}, "amount": 1})
+    with pytest.raises(GatewayUnavailable, match="PaymentIntent for"):
+        gateway.create(request)
+    refund = refund_of(request, reference, 100)
+    fake.answer_next({"id": "re_1", "object": "refund", "amount": 100, "currency": "usd", "metadata": {}})
+    with pytest.raises(GatewayUnavailable, match="not this refund"):
+        gateway.refund(refund)
+    fake.answer_next(
+        {"id": "re_1", "object": "refund", "amount": 999, "currency": "usd", "status": "succeeded"}
+        | {"metadata": {"refund_id": refund.refund_id}}
+    )
+    with pytest.raises(GatewayUnavailable, match="refunded 999"):
+        gateway.refund(refund)
 
 
 def test_a_wrong_api_key_is_unavailable_and_never_echoed(fake: FakeStripe) -> None:

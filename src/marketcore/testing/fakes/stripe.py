@@ -202,6 +202,7 @@ class FakeStripe:
         self._idempotent: dict[tuple[str, str], tuple[tuple[Any, ...], _Answer]] = {}
         self._amount_overrides: dict[str, int] = {}
         self._faults: list[tuple[str, float]] = []
+        self._canned: list[_Answer] = []
         self._request_context: tuple[str | None, str | None] = (None, None)  # for events' "request"
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
@@ -327,6 +328,13 @@ class FakeStripe:
         with self._lock:
             self._faults.extend([("garble", 0.0)] * count)
 
+    def answer_next(self, payload: Mapping[str, Any], status: int = 200) -> None:
+        """The next request is answered with ``payload`` as JSON, whatever it asked: a proxy
+        or a misrouted account answering with someone else's object."""
+        with self._lock:
+            self._canned.append(_Answer(status, json.dumps(payload).encode()))
+            self._faults.append(("canned", 0.0))
+
     # -- webhooks --------------------------------------------------------------------------
 
     def events_for(self, payment_id: str) -> list[dict[str, Any]]:
@@ -385,6 +393,9 @@ class FakeStripe:
             fault = self._faults.pop(0) if self._faults else None
         if fault is not None and fault[0] == "stall":
             time.sleep(fault[1])
+        elif fault is not None and fault[0] == "canned":
+            with self._lock:
+                return self._canned.pop(0)
         elif fault is not None and fault[0] == "garble":
             return _Answer(200, b"<html><body>502 Bad Gateway</body></html>", {"Content-Type": "text/html"})
         elif fault is not None:
@@ -634,6 +645,10 @@ class FakeStripe:
                 "use_stripe_sdk": {"type": "three_d_secure_redirect"},
             }
             self._emit("payment_intent.requires_action", intent)
+            return dict(intent)
+        if intent["capture_method"] == "manual":
+            intent.update(status="requires_capture", amount_capturable=intent["amount"])
+            self._emit("payment_intent.amount_capturable_updated", intent)
             return dict(intent)
         self._capture(intent)
         return dict(intent)

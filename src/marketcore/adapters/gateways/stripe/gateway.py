@@ -86,8 +86,9 @@ class StripeGateway:
         secret = intent.get("client_secret")
         if seen is None or seen.payment_id != request.payment_id or not isinstance(secret, str) or not secret:
             raise GatewayUnavailable("Stripe answered with a PaymentIntent that is not this payment")
-        if seen.amount != request.amount:
-            raise GatewayUnavailable(f"Stripe made the PaymentIntent for {seen.amount}, not {request.amount}")
+        asked = _answered(lambda: money(intent.get("amount"), intent.get("currency")))
+        if asked != request.amount:
+            raise GatewayUnavailable(f"Stripe made the PaymentIntent for {asked}, not {request.amount}")
         if seen.status is ProviderStatus.CANCELLED:
             return PaymentDeclined(f"PaymentIntent {intent['id']} is canceled")
         buyer_acts = (ProviderStatus.PENDING, ProviderStatus.REQUIRES_ACTION, ProviderStatus.FAILED)
