@@ -42,7 +42,8 @@ from marketcore.domain.shared.money import Currency
 
 API_VERSION = "2026-06-24.dahlia"
 MAX_AMOUNT = 99_999_999  # eight digits, Stripe's limit for two-decimal currencies
-MINIMUM_CHARGE = {"usd": 50, "eur": 50, "gbp": 30, "cny": 400, "jpy": 50, "hkd": 400, "sgd": 50}
+# Stripe's published minimums; CNY is not in its table (it settles elsewhere), 0.50 is assumed.
+MINIMUM_CHARGE = {"usd": 50, "eur": 50, "gbp": 30, "cny": 50, "jpy": 50, "hkd": 400, "sgd": 50}
 CURRENCIES = frozenset(MINIMUM_CHARGE) | {"aud", "cad", "chf", "krw", "twd"}
 _SYMBOL = {"usd": "$", "eur": "€", "gbp": "£", "cny": "¥", "jpy": "¥"}
 ZERO_DECIMAL = frozenset({"jpy", "krw"})
@@ -430,12 +431,13 @@ class FakeStripe:
         ):
             raise _invalid("Invalid request: POST bodies must be application/x-www-form-urlencoded.")
         idempotency_key = headers.get("idempotency-key") if method == "POST" else None
+        fingerprint = (method, url.path, tuple(sorted(parse_qsl(body, keep_blank_values=True))))
         if idempotency_key is not None:
             if len(idempotency_key) > 255:
                 raise _invalid("Idempotency-Key is too long; it can be at most 255 characters.")
             saved = self._idempotent.get((key, idempotency_key))
             if saved is not None:
-                if saved[0] != (method, url.path, tuple(sorted(parse_qsl(body, keep_blank_values=True)))):
+                if saved[0] != fingerprint:
                     raise StripeApiError(
                         400,
                         "idempotency_error",
@@ -446,7 +448,6 @@ class FakeStripe:
                 replay = saved[1]
                 return _Answer(replay.status, replay.body, replay.headers | {"Idempotent-Replayed": "true"})
         self._request_context = (f"req_{secrets.token_hex(7)}", idempotency_key)
-        fingerprint = (method, url.path, tuple(sorted(parse_qsl(body, keep_blank_values=True))))
         try:
             status, payload = self._route(method, url.path, params, publishable=key == self.publishable_key)
             answer = _Answer(status, json.dumps(payload).encode())
