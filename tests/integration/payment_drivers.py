@@ -1,0 +1,100 @@
+"""Drivers for payment tests across providers: each plays a provider's buyer and its notifier
+against that provider's local fake, so one chaos test runs for every real gateway."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+import requests
+
+from marketcore.domain.payments.payments import Payment
+from marketcore.domain.payments.provider import RawNotification
+from marketcore.testing.fakes.stripe import FakeStripe
+
+
+class ProviderDriver(Protocol):
+    code: str
+
+    def options(self) -> dict[str, str]:
+        """The gateway's settings (``MARKETCORE_<CODE>_<KEY>``), pointed at the fake."""
+        ...
+
+    def pay(self, payment: Payment) -> None:
+        """The buyer pays the payment at the provider."""
+        ...
+
+    def overcharge(self, payment_id: str, amount: int) -> None:
+        """Make the provider capture ``amount`` instead when the buyer pays."""
+        ...
+
+    def notifications(self, payment_id: str) -> list[RawNotification]:
+        """Every distinct notification the provider sent about the payment, signed for delivery now."""
+        ...
+
+    def forged(self, payment_id: str) -> RawNotification:
+        """A success notification for the payment that the provider did not sign."""
+        ...
+
+    def captured(self, payment_id: str) -> int:
+        """What the provider captured for the payment, in minor units."""
+        ...
+
+    def refunded(self, payment_id: str) -> int:
+        """What the provider has refunded of it, in minor units."""
+        ...
+
+
+class StripeDriver:
+    code = "stripe"
+
+    def __init__(self, fake: FakeStripe) -> None:
+        self.fake = fake
+
+    def options(self) -> dict[str, str]:
+        return {
+            "api_key": self.fake.api_key,
+            "webhook_secret": self.fake.webhook_secret,
+            "api_base": self.fake.url,
+            "max_network_retries": "0",
+            "timeout_seconds": "20",
+        }
+
+    def pay(self, payment: Payment) -> None:
+        answer = requests.post(
+            f"{self.fake.url}/v1/payment_intents/{payment.provider_reference}/confirm",
+            data={
+                "key": self.fake.publishable_key,
+                "client_secret": payment.next_action.value,
+                "payment_method": "pm_card_visa",
+            },
+            timeout=20,
+        )
+        assert answer.status_code == 200, answer.text
+
+    def overcharge(self, payment_id: str, amount: int) -> None:
+        self.fake.charge_instead(payment_id, amount)
+
+    def notifications(self, payment_id: str) -> list[RawNotification]:
+        return [self.fake.deliver(json.dumps(event).encode()) for event in self.fake.events_for(payment_id)]
+
+    def forged(self, payment_id: str) -> RawNotification:
+        return self.fake.forged_notification_for(payment_id)
+
+    def captured(self, payment_id: str) -> int:
+        return int(self.fake.intent_for(payment_id).get("amount_received") or 0)
+
+    def refunded(self, payment_id: str) -> int:
+        charge = self.fake.intent_for(payment_id).get("latest_charge")
+        return int(self.fake.charges[charge]["amount_refunded"]) if charge else 0
+
+
+@contextmanager
+def stripe_driver() -> Iterator[ProviderDriver]:
+    with FakeStripe() as fake:
+        yield StripeDriver(fake)
+
+
+DRIVERS = {"stripe": stripe_driver}
