@@ -224,8 +224,11 @@ class PaymentGatewayContract:
     def test_an_unreachable_provider_is_an_infrastructure_error(self, harness: GatewayHarness) -> None:
         if harness.gateway.pays_on_delivery:
             return  # nothing to reach
+        request = _request(harness)
         with pytest.raises(GatewayUnavailable):
-            harness.unreachable().create(_request(harness))
+            harness.unreachable().create(request)
+        with pytest.raises(GatewayUnavailable):
+            harness.unreachable().query(PaymentQuery(request.payment_id, None, request.amount))
 
     def test_create_declines_or_starts_never_both(self, harness: GatewayHarness) -> None:
         outcome = harness.gateway.create(_request(harness, 1))

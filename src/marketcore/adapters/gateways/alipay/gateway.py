@@ -255,11 +255,11 @@ class AlipayGateway:
         )
         if answer.code != SUCCESS:
             answer.unavailable()
+        if not answer.fields.get("refund_amount"):
+            raise GatewayUnavailable(f"Alipay has no refund {request.refund_id} yet; retry to settle it")
         _same_trade(answer, request.payment_id)
         if answer.fields.get("out_request_no") not in (None, request.refund_id):
             raise GatewayUnavailable(f"Alipay answered about refund {answer.fields['out_request_no']!r}")
-        if not answer.fields.get("refund_amount"):
-            raise GatewayUnavailable(f"Alipay has no refund {request.refund_id} yet; retry to settle it")
         if answer.fields.get("refund_status") not in (None, "", "REFUND_SUCCESS"):
             raise GatewayUnavailable(f"refund {request.refund_id} is {answer.fields['refund_status']}")
         taken = _amount(answer, "refund_amount")
