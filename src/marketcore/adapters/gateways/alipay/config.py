@@ -46,6 +46,11 @@ def config_from(options: Mapping[str, str]) -> AlipayConfig:
     bad or missing value raises ``InvalidInput("alipay_<key>", ...)`` naming the setting, never
     echoing a key.
     """
+    app_id = _app_id(options.get("app_id", "").strip())
+    app_key = _key_text("app_private_key", options.get("app_private_key", ""))
+    alipay_key = _key_text("alipay_public_key", options.get("alipay_public_key", ""))
+    _check_keys(app_key, alipay_key)
+    notify_url = _url("notify_url", options.get("notify_url", "").strip())
     mode = _mode(options.get("mode", "").strip() or AlipayMode.PRECREATE)
     return_url = options.get("return_url", "").strip() or None
     if return_url is not None:
@@ -54,14 +59,11 @@ def config_from(options: Mapping[str, str]) -> AlipayConfig:
         raise InvalidInput(
             "alipay_return_url", "required in page mode: where the cashier sends the buyer back"
         )
-    app_key = _key_text("app_private_key", options.get("app_private_key", ""))
-    alipay_key = _key_text("alipay_public_key", options.get("alipay_public_key", ""))
-    _check_keys(app_key, alipay_key)
     return AlipayConfig(
-        app_id=_app_id(options.get("app_id", "").strip()),
+        app_id=app_id,
         app_private_key=app_key,
         alipay_public_key=alipay_key,
-        notify_url=_url("notify_url", options.get("notify_url", "").strip()),
+        notify_url=notify_url,
         return_url=return_url,
         mode=mode,
         gateway_url=_gateway(options.get("gateway_url", "").strip() or PRODUCTION_GATEWAY),

@@ -168,7 +168,9 @@ class AlipayGateway:
         """``alipay.trade.refund`` keyed by ``out_request_no`` = our refund id, so partial refunds
         are distinct and a retry is taken once. Alipay's trade refund is synchronous: a success
         that moved money (``fund_change=Y``) is final; ``fund_change=N`` is a replay or money
-        still moving, so the refund is confirmed by number with ``fastpay.refund.query``."""
+        still moving, so the refund is confirmed by number with ``fastpay.refund.query``. The
+        trade is named by ``out_trade_no`` (our payment id), which Alipay always knows, rather than
+        by ``provider_reference``, which may predate the ``trade_no``."""
         try:
             amount = yuan(request.amount)
         except ValueError as error:
