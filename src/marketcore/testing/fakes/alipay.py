@@ -591,7 +591,7 @@ class FakeAlipay:
         content = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
         signature = alipay_sign(content, key or self._alipay_key)
         body = f'{{"{name}":{content},"sign":"{signature}"}}'
-        return _Answer(200, body.encode(), "text/html;charset=utf-8")  # Alipay's own content type
+        return _Answer(200, body.encode(), "application/json;charset=utf-8")
 
     def _route(self, method: str, params: Mapping[str, str]) -> dict[str, str]:
         biz = _biz(params)
