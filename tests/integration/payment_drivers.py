@@ -12,6 +12,7 @@ import requests
 
 from marketcore.domain.payments.payments import Payment
 from marketcore.domain.payments.provider import RawNotification
+from marketcore.testing.fakes.alipay import FakeAlipay
 from marketcore.testing.fakes.stripe import FakeStripe
 
 
@@ -91,10 +92,53 @@ class StripeDriver:
         return int(self.fake.charges[charge]["amount_refunded"]) if charge else 0
 
 
+class AlipayDriver:
+    code = "alipay"
+
+    def __init__(self, fake: FakeAlipay) -> None:
+        self.fake = fake
+
+    def options(self) -> dict[str, str]:
+        return {
+            "app_id": self.fake.app_id,
+            "app_private_key": self.fake.app_private_key,
+            "alipay_public_key": self.fake.alipay_public_key,
+            "gateway_url": self.fake.gateway_url,
+            "notify_url": "https://shop.example.cn/api/v1/webhooks/payments/alipay",
+            "timeout_seconds": "20",
+        }
+
+    def pay(self, payment: Payment) -> None:
+        assert payment.next_action.value, payment
+        self.fake.pay(self.fake.scan(payment.next_action.value))
+
+    def overcharge(self, payment_id: str, amount: int) -> None:
+        self.fake.charge_instead(payment_id, amount)
+
+    def notifications(self, payment_id: str) -> list[RawNotification]:
+        return self.fake.notifications_for(payment_id)
+
+    def forged(self, payment_id: str) -> RawNotification:
+        return self.fake.forged_notification_for(payment_id)
+
+    def captured(self, payment_id: str) -> int:
+        trade = self.fake.trades[payment_id]
+        return trade.total if trade.state in ("TRADE_SUCCESS", "TRADE_FINISHED") else 0
+
+    def refunded(self, payment_id: str) -> int:
+        return self.fake.trades[payment_id].refunded
+
+
 @contextmanager
 def stripe_driver() -> Iterator[ProviderDriver]:
     with FakeStripe() as fake:
         yield StripeDriver(fake)
 
 
-DRIVERS = {"stripe": stripe_driver}
+@contextmanager
+def alipay_driver() -> Iterator[ProviderDriver]:
+    with FakeAlipay() as fake:
+        yield AlipayDriver(fake)
+
+
+DRIVERS = {"stripe": stripe_driver, "alipay": alipay_driver}

@@ -226,8 +226,11 @@ class PaymentGatewayContract:
         unreachable = None if harness.gateway.pays_on_delivery else harness.unreachable()
         if unreachable is None:
             return  # nothing to reach
+        request = _request(harness)
         with pytest.raises(GatewayUnavailable):
-            unreachable.create(_request(harness))
+            unreachable.create(request)
+        with pytest.raises(GatewayUnavailable):
+            unreachable.query(PaymentQuery(request.payment_id, None, request.amount))
 
     def test_create_declines_or_starts_never_both(self, harness: GatewayHarness) -> None:
         outcome = harness.gateway.create(_request(harness, 1))
