@@ -642,7 +642,7 @@ class FakeWeChatPay:
 
     def _close(self, order: _Order) -> None:
         if order.state in PAID:
-            raise _refused("ORDERPAID", "订单已支付", 400)
+            raise _refused("ORDERPAID", "订单已支付", 403)
         order.state, order.state_desc = "CLOSED", "订单已关闭"
 
     def _native(self, params: dict[str, Any]) -> dict[str, Any]:
