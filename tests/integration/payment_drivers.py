@@ -6,14 +6,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 import requests
 
+from marketcore.adapters.gateways.wechatpay.translation import out_trade_no
 from marketcore.domain.payments.payments import Payment
 from marketcore.domain.payments.provider import RawNotification
 from marketcore.testing.fakes.alipay import FakeAlipay
 from marketcore.testing.fakes.stripe import FakeStripe
+from marketcore.testing.fakes.wechatpay import FakeWeChatPay
 
 
 class ProviderDriver(Protocol):
@@ -129,6 +131,39 @@ class AlipayDriver:
         return self.fake.trades[payment_id].refunded
 
 
+class WeChatPayDriver:
+    code = "wechatpay"
+
+    def __init__(self, fake: FakeWeChatPay) -> None:
+        self.fake = fake
+
+    def options(self) -> dict[str, str]:
+        return self.fake.options()
+
+    def pay(self, payment: Payment) -> None:
+        assert payment.next_action.value, payment
+        self.fake.pay(payment.next_action.value)
+
+    def overcharge(self, payment_id: str, amount: int) -> None:
+        self.fake.charge_instead(payment_id, amount)
+
+    def notifications(self, payment_id: str) -> list[RawNotification]:
+        return self.fake.notifications_for(payment_id)
+
+    def forged(self, payment_id: str) -> RawNotification:
+        return self.fake.forged_notification_for(payment_id)
+
+    def _order(self, payment_id: str) -> Any:
+        return self.fake.orders[out_trade_no(payment_id)]
+
+    def captured(self, payment_id: str) -> int:
+        order = self._order(payment_id)
+        return int(order.total) if order.state in ("SUCCESS", "REFUND") else 0
+
+    def refunded(self, payment_id: str) -> int:
+        return int(self._order(payment_id).refunded)
+
+
 @contextmanager
 def stripe_driver() -> Iterator[ProviderDriver]:
     with FakeStripe() as fake:
@@ -141,4 +176,10 @@ def alipay_driver() -> Iterator[ProviderDriver]:
         yield AlipayDriver(fake)
 
 
-DRIVERS = {"stripe": stripe_driver, "alipay": alipay_driver}
+@contextmanager
+def wechatpay_driver() -> Iterator[ProviderDriver]:
+    with FakeWeChatPay() as fake:
+        yield WeChatPayDriver(fake)
+
+
+DRIVERS = {"stripe": stripe_driver, "alipay": alipay_driver, "wechatpay": wechatpay_driver}

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 
-from marketcore.adapters.gateways import alipay, stripe
+from marketcore.adapters.gateways import alipay, stripe, wechatpay
 from marketcore.adapters.gateways.cod import CashOnDeliveryGateway
 from marketcore.adapters.gateways.sandbox import SandboxGateway
 from marketcore.application.payments.ports import PaymentGateway
@@ -39,11 +39,16 @@ def _alipay(options: Mapping[str, str], secret_key: str) -> PaymentGateway:
     return alipay.AlipayGateway(alipay.config_from(options))
 
 
+def _wechatpay(options: Mapping[str, str], secret_key: str) -> PaymentGateway:
+    return wechatpay.WeChatPayGateway(wechatpay.config_from(options))
+
+
 GATEWAYS: dict[str, GatewayFactory] = {
     SandboxGateway.code: _sandbox,
     CashOnDeliveryGateway.code: _cod,
     stripe.StripeGateway.code: _stripe,
     alipay.AlipayGateway.code: _alipay,
+    wechatpay.WeChatPayGateway.code: _wechatpay,
 }
 
 
