@@ -25,6 +25,7 @@ from marketcore.bootstrap.gateways import register_gateway
 from marketcore.domain.ordering.orders import OrderNotCancellable, OrderNotPayable, OrderStatus
 from marketcore.domain.payments.payments import (
     Payment,
+    PaymentNotRefundable,
     PaymentRequest,
     PaymentStarted,
     PaymentStatus,
@@ -400,3 +401,14 @@ def test_gateway_options_come_from_their_own_variables_and_bad_ones_are_named() 
         Settings.load({**env, "MARKETCORE_STRIPE_API_KEY": "pk_live_oops"})
     assert str(error.value).startswith("MARKETCORE_STRIPE_API_KEY")
     assert "pk_live_oops" not in str(error.value)
+
+
+def test_cash_on_delivery_is_not_refunded_through_the_platform(s: Scenario) -> None:
+    m = s.marketplace
+    shop = s.shops[0]
+    order = _checkout(s, method="cod").orders[0]
+    m.orders.ship(shop.staff, shop.id, order.id, "SF", "SF1")
+    payment = m.payments.collect_on_delivery(shop.staff, shop.id, order.id)
+    with pytest.raises(PaymentNotRefundable):
+        m.payments.refund(s.operator, payment.id, 100, "broken", order.id)
+    assert m.orders.order(s.buyer, order.id).status is OrderStatus.SHIPPED

@@ -20,7 +20,7 @@ from marketcore.application.shared.ports import Clock, Page, PageRequest, UnitOf
 from marketcore.application.shared.services import Service
 from marketcore.application.shops.services import staff_shop
 from marketcore.domain.ordering.orders import Checkout, Order, OrderStatus
-from marketcore.domain.payments.payments import Payment, PaymentRequest, Refund
+from marketcore.domain.payments.payments import Payment, PaymentNotRefundable, PaymentRequest, Refund
 from marketcore.domain.shared.actors import Actor
 from marketcore.domain.shared.errors import (
     AlreadyExists,
@@ -217,6 +217,9 @@ class PaymentService(Service[OrderingUnitOfWork]):
             payment = uow.payments.get(payment_id, lock=True)
             if payment is None:
                 raise NotFound("payment", payment_id)
+            gateway = self._gateways.get(payment.gateway)
+            if gateway is not None and gateway.pays_on_delivery:
+                raise PaymentNotRefundable("cash on delivery is refunded by the shop, in cash")
             if order_id is None:
                 if len(payment.order_amounts) != 1:
                     raise InvalidInput("order_id", "required: this payment paid several orders")
