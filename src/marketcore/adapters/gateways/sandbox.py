@@ -111,8 +111,9 @@ class SandboxGateway:
         return ProviderPayment(query.payment_id, trade.status, f"sbx_{query.payment_id}", amount)
 
     def parse_notification(self, raw: RawNotification) -> Notification:
-        expected = hmac.new(self._secret, raw.body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, raw.headers.get(SIGNATURE_HEADER, "")):
+        expected = hmac.new(self._secret, raw.body, hashlib.sha256).hexdigest().encode()
+        given = raw.headers.get(SIGNATURE_HEADER, "").encode("utf-8", "replace")
+        if not hmac.compare_digest(expected, given):
             raise InvalidNotification("sandbox notification signature does not match")
         try:
             body = json.loads(raw.body)
