@@ -57,8 +57,9 @@ class ProviderHandler(BaseHTTPRequestHandler):
 class LocalProviderServer:
     """A fake provider on ``127.0.0.1:<free port>`` while started (or inside ``with``).
 
-    Faults wait in ``_faults`` as ``(kind, value)``, one per coming request; each fake's ``handle``
-    takes the next with ``_next_fault`` and lets ``_preempt`` deal with the kinds armed here.
+    Faults wait in ``_faults`` as ``(kind, value)``, one per coming request. A fake's ``handle``
+    takes each request's with ``_next_fault``; ``_preempt`` answers the kinds all fakes share
+    (``stall``, ``garble``, ``canned``), the fake itself any kind of its own.
     """
 
     handler: ClassVar[type[BaseHTTPRequestHandler]] = ProviderHandler

@@ -366,7 +366,7 @@ class FakeStripe(LocalProviderServer):
                     answer = self._handle(method, target, headers, text)
                 except StripeApiError as error:
                     answer = self._error(error)
-        stripe = {
+        stripe = {  # on every answer, faults included: Stripe's edge adds them
             "Content-Type": "application/json",
             "Request-Id": f"req_{secrets.token_hex(7)}",
             "Stripe-Version": headers.get("stripe-version", API_VERSION),

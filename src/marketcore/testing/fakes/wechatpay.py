@@ -231,23 +231,17 @@ class FakeWeChatPay(LocalProviderServer):
 
     def config(self, **overrides: Any) -> WeChatPayConfig:
         """A gateway config pointed at this fake, with a short timeout."""
-        values: dict[str, Any] = {
-            "mchid": self.mchid,
-            "appid": self.appid,
-            "merchant_private_key": _pem(self.merchant_key),
-            "merchant_serial_no": self.merchant_serial_no,
-            "apiv3_key": self.apiv3_key,
-            "platform_public_key": _public_pem(self.platform_key.public_key()),
-            "platform_public_key_id": self.platform_public_key_id,
-            "notify_url": self.notify_url,
-            "timeout_seconds": 5.0,
-        }
-        if "api_base" not in overrides:
+        values: dict[str, Any] = self._accounts() | {"timeout_seconds": 5.0}
+        if "api_base" not in overrides:  # a config for a closed address needs no running fake
             values["api_base"] = self.url
         return WeChatPayConfig(**(values | overrides))
 
     def options(self) -> dict[str, str]:
         """The same, as the ``MARKETCORE_WECHATPAY_*`` settings ``config_from`` reads."""
+        return self._accounts() | {"api_base": self.url, "timeout_seconds": "20"}
+
+    def _accounts(self) -> dict[str, str]:
+        """The merchant's ids and keys and WeChat Pay's public key, as settings."""
         return {
             "mchid": self.mchid,
             "appid": self.appid,
@@ -257,8 +251,6 @@ class FakeWeChatPay(LocalProviderServer):
             "platform_public_key": _public_pem(self.platform_key.public_key()),
             "platform_public_key_id": self.platform_public_key_id,
             "notify_url": self.notify_url,
-            "api_base": self.url,
-            "timeout_seconds": "20",
         }
 
     # -- the buyer and the merchant platform -----------------------------------------------
