@@ -27,12 +27,10 @@ import html
 import json
 import re
 import secrets
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import attrs
@@ -47,6 +45,7 @@ from marketcore.domain.payments.payments import NextActionKind, PaymentRequest, 
 from marketcore.domain.payments.provider import RawNotification
 from marketcore.domain.shared.money import Currency
 from marketcore.testing.fakes.network import closed_address
+from marketcore.testing.fakes.server import Answer, LocalProviderServer, ProviderHandler
 
 __all__ = ["AlipayHarness", "FakeAlipay", "alipay_sign", "closed_address", "notify_body", "throwaway_keys"]
 
@@ -91,6 +90,8 @@ _CODE_MESSAGES = {
     "40002": "Invalid Arguments",
     "40004": "Business Failed",
 }
+_HTML = {"Content-Type": "text/html;charset=utf-8"}
+_JSON = {"Content-Type": "application/json;charset=utf-8"}
 
 
 # -- Alipay's signing, written out independently of the adapter ---------------------------------
@@ -210,13 +211,6 @@ class _Notification:
     body: bytes
 
 
-@attrs.define
-class _Answer:
-    status: int
-    body: bytes
-    content_type: str = "text/html;charset=utf-8"
-
-
 @attrs.frozen
 class SeenRequest:
     """A request as it reached the fake: the HTTP method, path, raw query and body, and the
@@ -229,11 +223,18 @@ class SeenRequest:
     params: Mapping[str, str]
 
 
-class FakeAlipay:
+class _Handler(ProviderHandler):
+    server_version = "Tengine/Aserver"
+
+
+class FakeAlipay(LocalProviderServer):
     """Alipay's gateway and notifier on ``127.0.0.1:<free port>``, in a daemon thread.
 
     Keys are PEM text; by default a fresh set made once per process. Pass the README's Appendix A
     pairs to reproduce its vectors."""
+
+    handler = _Handler
+    garbled = attrs.evolve(LocalProviderServer.garbled, headers=_HTML)
 
     def __init__(
         self,
@@ -242,6 +243,7 @@ class FakeAlipay:
         app_private_key: str | None = None,
         alipay_private_key: str | None = None,
     ) -> None:
+        super().__init__()
         app, platform, forger = throwaway_keys()
         self.app_id = app_id
         self.app_private_key = app_private_key or _pem_private(app)
@@ -254,41 +256,6 @@ class FakeAlipay:
         self.requests: list[SeenRequest] = []
         self._notifications: list[_Notification] = []
         self._amount_overrides: dict[str, int] = {}
-        self._faults: list[tuple[str, Any]] = []
-        self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def start(self) -> None:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        server.daemon_threads = True
-        server.fake = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name="fake-alipay", daemon=True
-        )
-        self._thread.start()
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     @property
     def gateway_url(self) -> str:
@@ -369,39 +336,30 @@ class FakeAlipay:
         """The next ``count`` calls fail without being carried out: HTTP ``status`` with an HTML
         page, or (``code`` given) a signed answer with that code, e.g. ``code="20000"`` or
         ``code="40004", sub_code="ACQ.SYSTEM_ERROR"``."""
-        with self._lock:
-            if code is None:
-                self._faults.extend([("status", status)] * count)
-            else:
-                default = "isp.unknow-error" if code == "20000" else "ACQ.SYSTEM_ERROR"
-                self._faults.extend([("code", (code, sub_code or default))] * count)
+        if code is None:
+            page = f"<html><body>{status} error</body></html>".encode()
+            self._arm("canned", Answer(status, page, _HTML), count)
+        else:
+            default = "isp.unknow-error" if code == "20000" else "ACQ.SYSTEM_ERROR"
+            self._arm("code", (code, sub_code or default), count)
 
     def stall_next(self, seconds: float, count: int = 1) -> None:
         """The next requests are carried out, then answered ``seconds`` late (a lost answer)."""
-        with self._lock:
-            self._faults.extend([("stall", seconds)] * count)
-
-    def garble_next(self, count: int = 1) -> None:
-        """The next answers are 200 with a body that is not JSON (a broken proxy, say)."""
-        with self._lock:
-            self._faults.extend([("garble", None)] * count)
+        self._arm("late", seconds, count)
 
     def drop_signature_next(self, count: int = 1) -> None:
         """The next calls are carried out but answered without ``sign``."""
-        with self._lock:
-            self._faults.extend([("unsigned", None)] * count)
+        self._arm("unsigned", None, count)
 
     def sign_wrongly_next(self, count: int = 1) -> None:
         """The next calls are carried out but answered signed with a key that is not Alipay's."""
-        with self._lock:
-            self._faults.extend([("missigned", None)] * count)
+        self._arm("missigned", None, count)
 
     def answer_next(self, payload: Mapping[str, Any] | bytes, status: int = 200) -> None:
         """The next request is answered with ``payload``, whatever it asked: a mapping becomes the
         ``<method>_response`` object, signed with the Alipay key (a misrouted answer about
         someone else's trade); bytes are sent as they are."""
-        with self._lock:
-            self._faults.append(("canned", (payload, status)))
+        self._arm("answer", (payload, status))
 
     # -- notifications ---------------------------------------------------------------------------
 
@@ -511,31 +469,28 @@ class FakeAlipay:
 
     # -- the gateway -----------------------------------------------------------------------------
 
-    def handle(self, http_method: str, target: str, headers: Mapping[str, str], body: str) -> _Answer:
+    def handle(self, http_method: str, target: str, headers: Mapping[str, str], body: bytes) -> Answer:
+        text = body.decode("utf-8", errors="replace")
         url = urlsplit(target)
-        form = body if headers.get("content-type", "").startswith("application/x-www-form-urlencoded") else ""
+        form = text if headers.get("content-type", "").startswith("application/x-www-form-urlencoded") else ""
         params, conflict = _merged(url.query, form)
         with self._lock:
-            self.requests.append(SeenRequest(http_method, url.path, url.query, body, params))
-            fault = self._faults.pop(0) if self._faults else None
+            self.requests.append(SeenRequest(http_method, url.path, url.query, text, params))
+            kind, value = self._next_fault()
         if url.path != GATEWAY_PATH:
-            return _Answer(404, b"<html><body>404 Not Found</body></html>")
+            return Answer(404, b"<html><body>404 Not Found</body></html>", _HTML)
         method = params.get("method", "")
         name = method.replace(".", "_") + "_response" if method in METHODS else "error_response"
-        if fault is not None:
-            kind, value = fault
-            if kind == "status":
-                return _Answer(value, f"<html><body>{value} error</body></html>".encode())
-            elif kind == "garble":
-                return _Answer(200, b"<html><body>502 Bad Gateway</body></html>")
-            elif kind == "code":
-                return self._signed(name, AlipayError(value[0], value[1]).fields)
-            elif kind == "canned":
-                payload, status = value
-                if isinstance(payload, bytes):
-                    return _Answer(status, payload, "application/json;charset=utf-8")
-                answer = self._signed(name, dict(payload))
-                return _Answer(status, answer.body, answer.content_type)
+        early = self._preempt(kind, value)
+        if early is not None:
+            return early
+        if kind == "code":
+            return self._signed(name, AlipayError(*value).fields)
+        if kind == "answer":
+            payload, status = value
+            if isinstance(payload, bytes):
+                return Answer(status, payload, _JSON)
+            return attrs.evolve(self._signed(name, dict(payload)), status=status)
         with self._lock:
             try:
                 self._authenticate(params, conflict)
@@ -544,15 +499,17 @@ class FakeAlipay:
                 answer = self._signed(name, self._route(method, params))
             except AlipayError as error:
                 if method == "alipay.trade.page.pay":
-                    return _Answer(
-                        200, _page("错误", f"错误代码 {error.fields['sub_code']}", error.fields["sub_msg"])
+                    return Answer(
+                        200,
+                        _page("错误", f"错误代码 {error.fields['sub_code']}", error.fields["sub_msg"]),
+                        _HTML,
                     )
                 answer = self._signed(name, error.fields)
-        if fault is not None and fault[0] == "stall":
-            time.sleep(fault[1])  # carried out, then answered late: the client may have given up
-        if fault is not None and fault[0] == "unsigned":
-            return _Answer(200, answer.body.split(b',"sign":')[0] + b"}", answer.content_type)
-        if fault is not None and fault[0] == "missigned":
+        if kind == "late":
+            time.sleep(value)  # carried out, then answered late: the client may have given up
+        if kind == "unsigned":
+            return attrs.evolve(answer, body=answer.body.split(b',"sign":')[0] + b"}")
+        if kind == "missigned":
             fields = json.loads(answer.body)[name]
             return self._signed(name, fields, key=self._forger_key)
         return answer
@@ -592,12 +549,12 @@ class FakeAlipay:
 
     def _signed(
         self, name: str, fields: Mapping[str, Any], *, key: rsa.RSAPrivateKey | None = None
-    ) -> _Answer:
+    ) -> Answer:
         """``{"<name>":<object>,"sign":"..."}``: the sign after the object, over its exact text."""
         content = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
         signature = alipay_sign(content, key or self._alipay_key)
         body = f'{{"{name}":{content},"sign":"{signature}"}}'
-        return _Answer(200, body.encode(), "application/json;charset=utf-8")
+        return Answer(200, body.encode(), _JSON)
 
     def _route(self, method: str, params: Mapping[str, str]) -> dict[str, str]:
         biz = _biz(params)
@@ -656,13 +613,15 @@ class FakeAlipay:
             "qr_code": trade.qr_code,
         }
 
-    def _cashier(self, params: Mapping[str, str]) -> _Answer:
+    def _cashier(self, params: Mapping[str, str]) -> Answer:
         """The desktop cashier the buyer's browser lands on from a page-pay redirect."""
         biz = _biz(params)
         if biz.get("product_code") != "FAST_INSTANT_TRADE_PAY":
             raise _refused("ACQ.INVALID_PARAMETER", "参数无效: product_code")
         trade = self._open_trade(biz, "FAST_INSTANT_TRADE_PAY")
-        return _Answer(200, _page("支付宝 - 网上支付 安全快速！", trade.subject, f"¥{_yuan(trade.total)}"))
+        return Answer(
+            200, _page("支付宝 - 网上支付 安全快速！", trade.subject, f"¥{_yuan(trade.total)}"), _HTML
+        )
 
     def _trade(self, biz: Mapping[str, Any]) -> _Trade:
         """A trade Alipay knows of, by ``out_trade_no`` or else ``trade_no``."""
@@ -867,36 +826,6 @@ def _page(title: str, heading: str, detail: str) -> bytes:
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
         f"<body><h1>{html.escape(heading)}</h1><p>{html.escape(detail)}</p></body></html>"
     ).encode()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server_version = "Tengine/Aserver"
-    sys_version = ""
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        self._answer("GET")
-
-    def do_POST(self) -> None:
-        self._answer("POST")
-
-    def _answer(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode("utf-8", errors="replace") if length else ""
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        fake: FakeAlipay = self.server.fake  # type: ignore[attr-defined]
-        answer = fake.handle(method, self.path, headers, body)
-        try:
-            self.send_response(answer.status)
-            self.send_header("Content-Type", answer.content_type)
-            self.send_header("Content-Length", str(len(answer.body)))
-            self.end_headers()
-            self.wfile.write(answer.body)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: requests are kept in ``FakeAlipay.requests`` instead."""
 
 
 class AlipayHarness:

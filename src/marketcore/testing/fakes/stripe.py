@@ -22,12 +22,10 @@ import hmac
 import json
 import re
 import secrets
-import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import attrs
@@ -39,6 +37,7 @@ from marketcore.domain.payments.payments import PaymentRequest, PaymentStarted
 from marketcore.domain.payments.provider import RawNotification
 from marketcore.domain.shared.money import Currency
 from marketcore.testing.fakes.network import closed_address
+from marketcore.testing.fakes.server import Answer, LocalProviderServer, ProviderHandler
 
 __all__ = ["FakeStripe", "StripeHarness", "closed_address", "form_decode", "sign"]
 
@@ -176,15 +175,16 @@ class _Event:
     body: bytes
 
 
-@attrs.define
-class _Answer:
-    status: int
-    body: bytes
-    headers: dict[str, str] = attrs.Factory(dict)
+class _Handler(ProviderHandler):
+    """Stripe's API also has DELETE routes: the fake routes that method too (to its 404), not a 501."""
+
+    do_DELETE = ProviderHandler.do_GET
 
 
-class FakeStripe:
+class FakeStripe(LocalProviderServer):
     """Stripe's API and webhook signer on ``127.0.0.1:<free port>``, in a daemon thread."""
+
+    handler = _Handler
 
     def __init__(
         self,
@@ -193,6 +193,7 @@ class FakeStripe:
         publishable_key: str = "pk_test_mc_fake_51Nq0marketcore",
         webhook_secret: str = "whsec_test_mc_fake_5f2c1d9e8a7b4c3d",
     ) -> None:
+        super().__init__()
         self.api_key = api_key
         self.publishable_key = publishable_key
         self.webhook_secret = webhook_secret
@@ -202,45 +203,9 @@ class FakeStripe:
         self.requests: list[tuple[str, str, dict[str, str], str]] = []  # method, path, headers, body
         self.settle_refunds_later = False  # True: refunds start pending, like some bank transfers
         self._events: list[_Event] = []
-        self._idempotent: dict[tuple[str, str], tuple[tuple[Any, ...], _Answer]] = {}
+        self._idempotent: dict[tuple[str, str], tuple[tuple[Any, ...], Answer]] = {}
         self._amount_overrides: dict[str, int] = {}
-        self._faults: list[tuple[str, float]] = []
-        self._canned: list[_Answer] = []
         self._request_context: tuple[str | None, str | None] = (None, None)  # for events' "request"
-        self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def start(self) -> None:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        server.daemon_threads = True
-        server.fake = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name="fake-stripe", daemon=True
-        )
-        self._thread.start()
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     def config(self, **overrides: Any) -> StripeConfig:
         """A gateway config pointed at this fake: no SDK retries, short timeout."""
@@ -318,25 +283,24 @@ class FakeStripe:
     def fail_next(self, count: int = 1, *, status: int = 500) -> None:
         """The next ``count`` API requests answer ``status``: 5xx api_error, 429 rate limit, or
         402 card_declined (what an issuer's refusal looks like on any call)."""
-        with self._lock:
-            self._faults.extend([("status", float(status))] * count)
-
-    def stall_next(self, seconds: float, count: int = 1) -> None:
-        """The next requests wait ``seconds`` before being handled (client timeouts)."""
-        with self._lock:
-            self._faults.extend([("stall", seconds)] * count)
-
-    def garble_next(self, count: int = 1) -> None:
-        """The next answers are 200 with a body that is not JSON (a broken proxy, say)."""
-        with self._lock:
-            self._faults.extend([("garble", 0.0)] * count)
+        if status == 402:
+            error = StripeApiError(
+                402,
+                "card_error",
+                "Your card was declined.",
+                code="card_declined",
+                decline_code="generic_decline",
+            )
+        elif status == 429:
+            error = _invalid("Too many requests hit the API too quickly.", code="rate_limit", status=429)
+        else:
+            error = StripeApiError(status, "api_error", "An unknown error occurred")
+        self._arm("canned", self._error(error), count)
 
     def answer_next(self, payload: Mapping[str, Any], status: int = 200) -> None:
         """The next request is answered with ``payload`` as JSON, whatever it asked: a proxy
         or a misrouted account answering with someone else's object."""
-        with self._lock:
-            self._canned.append(_Answer(status, json.dumps(payload).encode()))
-            self._faults.append(("canned", 0.0))
+        self._arm("canned", Answer(status, json.dumps(payload).encode()))
 
     # -- webhooks --------------------------------------------------------------------------
 
@@ -390,39 +354,26 @@ class FakeStripe:
 
     # -- the API ---------------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, headers: Mapping[str, str], body: str) -> _Answer:
+    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Answer:
+        text = body.decode("utf-8", errors="replace")
         with self._lock:
-            self.requests.append((method, target, dict(headers), body))
-            fault = self._faults.pop(0) if self._faults else None
-        if fault is not None and fault[0] == "stall":
-            time.sleep(fault[1])
-        elif fault is not None and fault[0] == "canned":
+            self.requests.append((method, target, dict(headers), text))
+            kind, value = self._next_fault()
+        answer = self._preempt(kind, value)
+        if answer is None:
             with self._lock:
-                return self._canned.pop(0)
-        elif fault is not None and fault[0] == "garble":
-            return _Answer(200, b"<html><body>502 Bad Gateway</body></html>", {"Content-Type": "text/html"})
-        elif fault is not None:
-            status = int(fault[1])
-            if status == 402:
-                error = StripeApiError(
-                    402,
-                    "card_error",
-                    "Your card was declined.",
-                    code="card_declined",
-                    decline_code="generic_decline",
-                )
-            elif status == 429:
-                error = _invalid("Too many requests hit the API too quickly.", code="rate_limit", status=429)
-            else:
-                error = StripeApiError(status, "api_error", "An unknown error occurred")
-            return self._error(error)
-        with self._lock:
-            try:
-                return self._handle(method, target, headers, body)
-            except StripeApiError as error:
-                return self._error(error)
+                try:
+                    answer = self._handle(method, target, headers, text)
+                except StripeApiError as error:
+                    answer = self._error(error)
+        stripe = {  # on every answer, faults included: Stripe's edge adds them
+            "Content-Type": "application/json",
+            "Request-Id": f"req_{secrets.token_hex(7)}",
+            "Stripe-Version": headers.get("stripe-version", API_VERSION),
+        }
+        return attrs.evolve(answer, headers={**stripe, **answer.headers})
 
-    def _handle(self, method: str, target: str, headers: Mapping[str, str], body: str) -> _Answer:
+    def _handle(self, method: str, target: str, headers: Mapping[str, str], body: str) -> Answer:
         url = urlsplit(target)
         params = form_decode(body if method == "POST" else url.query)
         key = self._authenticate(headers, params)
@@ -448,11 +399,11 @@ class FakeStripe:
                         "execute a different request.",
                     )
                 replay = saved[1]
-                return _Answer(replay.status, replay.body, replay.headers | {"Idempotent-Replayed": "true"})
+                return attrs.evolve(replay, headers={**replay.headers, "Idempotent-Replayed": "true"})
         self._request_context = (f"req_{secrets.token_hex(7)}", idempotency_key)
         try:
             status, payload = self._route(method, url.path, params, publishable=key == self.publishable_key)
-            answer = _Answer(status, json.dumps(payload).encode())
+            answer = Answer(status, json.dumps(payload).encode())
         except StripeApiError as error:
             answer = self._error(error)
         finally:
@@ -798,46 +749,8 @@ class FakeStripe:
         return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
 
     @staticmethod
-    def _error(error: StripeApiError) -> _Answer:
-        return _Answer(error.status, json.dumps({"error": error.body}).encode())
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server_version = "nginx"
-    sys_version = ""
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        self._answer("GET")
-
-    def do_POST(self) -> None:
-        self._answer("POST")
-
-    def do_DELETE(self) -> None:
-        self._answer("DELETE")
-
-    def _answer(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode("utf-8", errors="replace") if length else ""
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        fake: FakeStripe = self.server.fake  # type: ignore[attr-defined]
-        answer = fake.handle(method, self.path, headers, body)
-        try:
-            self.send_response(answer.status)
-            self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
-            self.send_header("Content-Length", str(len(answer.body)))
-            self.send_header("Request-Id", f"req_{secrets.token_hex(7)}")
-            self.send_header("Stripe-Version", headers.get("stripe-version", API_VERSION))
-            for name, value in answer.headers.items():
-                if name != "Content-Type":
-                    self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(answer.body)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: requests are kept in ``FakeStripe.requests`` instead."""
+    def _error(error: StripeApiError) -> Answer:
+        return Answer(error.status, json.dumps({"error": error.body}).encode())
 
 
 class StripeHarness:

@@ -26,12 +26,10 @@ import json
 import re
 import secrets
 import string
-import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
@@ -47,6 +45,7 @@ from marketcore.domain.payments.payments import PaymentRequest, PaymentStarted
 from marketcore.domain.payments.provider import RawNotification
 from marketcore.domain.shared.money import Currency
 from marketcore.testing.fakes.network import closed_address
+from marketcore.testing.fakes.server import Answer, LocalProviderServer
 
 SCHEME = "WECHATPAY2-SHA256-RSA2048"
 CHINA = timezone(timedelta(hours=8))
@@ -186,14 +185,7 @@ class _Event:
     body: bytes
 
 
-@attrs.define
-class _Answer:
-    status: int
-    body: bytes
-    headers: dict[str, str] = attrs.Factory(dict)
-
-
-class FakeWeChatPay:
+class FakeWeChatPay(LocalProviderServer):
     """WeChat Pay API v3 and its callback signer on ``127.0.0.1:<free port>``, in a daemon thread.
 
     Keys default to ones generated once per process; pass the README's (Appendix A) to replay its
@@ -212,6 +204,7 @@ class FakeWeChatPay:
         apiv3_key: str | None = None,
         notify_url: str = "https://shop.example/api/v1/webhooks/payments/wechatpay",
     ) -> None:
+        super().__init__()
         self.mchid = mchid
         self.appid = appid
         self.merchant_key = self._load(merchant_private_key, "merchant")
@@ -226,12 +219,7 @@ class FakeWeChatPay:
         self.settle_refunds_later = False  # True: refunds stay PROCESSING until settle_refund
         self._events: list[_Event] = []
         self._amount_overrides: dict[str, int] = {}
-        self._faults: list[tuple[str, float]] = []
-        self._canned: list[_Answer] = []
         self._event_numbers = itertools.count(1)
-        self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @staticmethod
     def _load(pem: str | None, role: str) -> rsa.RSAPrivateKey:
@@ -241,56 +229,19 @@ class FakeWeChatPay:
         assert isinstance(key, rsa.RSAPrivateKey)
         return key
 
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def start(self) -> None:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        server.daemon_threads = True
-        server.fake = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name="fake-wechatpay", daemon=True
-        )
-        self._thread.start()
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
     def config(self, **overrides: Any) -> WeChatPayConfig:
         """A gateway config pointed at this fake, with a short timeout."""
-        values: dict[str, Any] = {
-            "mchid": self.mchid,
-            "appid": self.appid,
-            "merchant_private_key": _pem(self.merchant_key),
-            "merchant_serial_no": self.merchant_serial_no,
-            "apiv3_key": self.apiv3_key,
-            "platform_public_key": _public_pem(self.platform_key.public_key()),
-            "platform_public_key_id": self.platform_public_key_id,
-            "notify_url": self.notify_url,
-            "timeout_seconds": 5.0,
-        }
-        if "api_base" not in overrides:
+        values: dict[str, Any] = self._accounts() | {"timeout_seconds": 5.0}
+        if "api_base" not in overrides:  # a config for a closed address needs no running fake
             values["api_base"] = self.url
         return WeChatPayConfig(**(values | overrides))
 
     def options(self) -> dict[str, str]:
         """The same, as the ``MARKETCORE_WECHATPAY_*`` settings ``config_from`` reads."""
+        return self._accounts() | {"api_base": self.url, "timeout_seconds": "20"}
+
+    def _accounts(self) -> dict[str, str]:
+        """The merchant's ids and keys and WeChat Pay's public key, as settings."""
         return {
             "mchid": self.mchid,
             "appid": self.appid,
@@ -300,8 +251,6 @@ class FakeWeChatPay:
             "platform_public_key": _public_pem(self.platform_key.public_key()),
             "platform_public_key_id": self.platform_public_key_id,
             "notify_url": self.notify_url,
-            "api_base": self.url,
-            "timeout_seconds": "20",
         }
 
     # -- the buyer and the merchant platform -----------------------------------------------
@@ -371,28 +320,16 @@ class FakeWeChatPay:
         ``status`` with WeChat's error body, signed: 5xx ``SYSTEM_ERROR``, 429
         ``FREQUENCY_LIMITED``, 403 ``NO_AUTH``, ... or ``code`` (``NOT_ENOUGH`` with 403: the
         merchant's balance is too low to refund)."""
+        default = _CODES.get(status, ("SYSTEM_ERROR", ""))[0]
+        error = WeChatApiError(status, code or default, _MESSAGES.get(code or default, "错误"))
         with self._lock:
-            self._faults.extend([("pass", 0.0)] * after)
-            for _ in range(count):
-                default = _CODES.get(status, ("SYSTEM_ERROR", ""))[0]
-                error = WeChatApiError(status, code or default, _MESSAGES.get(code or default, "错误"))
-                self._canned.append(self._signed(_Answer(status, _compact(error.body))))
-                self._faults.append(("canned", 0.0))
-
-    def stall_next(self, seconds: float, count: int = 1) -> None:
-        """The next requests wait ``seconds`` before being handled (client timeouts)."""
-        with self._lock:
-            self._faults.extend([("stall", seconds)] * count)
-
-    def garble_next(self, count: int = 1) -> None:
-        """The next answers are an unsigned 200 whose body is not JSON (a broken proxy, say)."""
-        with self._lock:
-            self._faults.extend([("garble", 0.0)] * count)
+            self._arm("pass", None, after)
+            for _ in range(count):  # each signed apart, with its own nonce
+                self._arm("canned", self._signed(Answer(status, _compact(error.body))))
 
     def forge_next(self, count: int = 1) -> None:
         """The next answers are handled as usual but signed with a key that is not WeChat Pay's."""
-        with self._lock:
-            self._faults.extend([("forge", 0.0)] * count)
+        self._arm("forge", None, count)
 
     def answer_next(
         self,
@@ -408,11 +345,10 @@ class FakeWeChatPay:
         order. Signed now, unless ``signed=False`` or ``headers`` gives the answer's headers as
         they are (the README's signed answers)."""
         body = payload if isinstance(payload, bytes) else _compact(payload)
-        answer = _Answer(status, body, {"Content-Type": "application/json"} | dict(headers or {}))
+        answer = Answer(status, body, {"Content-Type": "application/json"} | dict(headers or {}))
         with self._lock:
-            self._faults.extend([("pass", 0.0)] * after)
-            self._canned.append(self._signed(answer) if signed and headers is None else answer)
-            self._faults.append(("canned", 0.0))
+            self._arm("pass", None, after)
+            self._arm("canned", self._signed(answer) if signed and headers is None else answer)
 
     # -- callbacks -------------------------------------------------------------------------
 
@@ -529,32 +465,26 @@ class FakeWeChatPay:
 
     # -- the API ---------------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> _Answer:
+    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Answer:
         with self._lock:
             self.requests.append((method, target, dict(headers), body))
-            fault = self._faults.pop(0) if self._faults else None
-        if fault is not None and fault[0] == "stall":
-            time.sleep(fault[1])
-        elif fault is not None and fault[0] == "canned":
-            with self._lock:
-                return self._canned.pop(0)
-        elif fault is not None and fault[0] == "garble":
-            return _Answer(200, b"<html><body>502 Bad Gateway</body></html>", {"Content-Type": "text/html"})
+            kind, value = self._next_fault()
+        early = self._preempt(kind, value)
+        if early is not None:
+            return early
         with self._lock:
             try:
                 self._authenticate(method, target, headers, body)
                 status, payload = self._route(method, target, body)
-                answer = _Answer(status, b"" if payload is None else _compact(payload))
             except WeChatApiError as error:
-                answer = _Answer(error.status, _compact(error.body))
-            if answer.body:
-                answer.headers["Content-Type"] = "application/json"
-            forged = fault is not None and fault[0] == "forge"
-            return self._signed(answer, generated_key("forger") if forged else None)
+                status, payload = error.status, error.body
+            content = b"" if payload is None else _compact(payload)
+            answer = Answer(status, content, {"Content-Type": "application/json"} if content else {})
+            return self._signed(answer, generated_key("forger") if kind == "forge" else None)
 
-    def _signed(self, answer: _Answer, key: rsa.RSAPrivateKey | None = None) -> _Answer:
-        headers = answer.headers | self.sign_headers(answer.body, key=key)
-        return _Answer(answer.status, answer.body, headers | {"Request-ID": secrets.token_hex(16).upper()})
+    def _signed(self, answer: Answer, key: rsa.RSAPrivateKey | None = None) -> Answer:
+        headers = {**answer.headers, **self.sign_headers(answer.body, key=key)}
+        return attrs.evolve(answer, headers=headers | {"Request-ID": secrets.token_hex(16).upper()})
 
     def _authenticate(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> None:
         """WeChat Pay's check of ``Authorization``: scheme, our merchant and serial, a timestamp
@@ -872,37 +802,6 @@ def _time_expire(params: Mapping[str, Any]) -> datetime | None:
     if moment <= datetime.now(UTC):
         raise _param_error("/time_expire", value, "订单失效时间不能早于当前时间")
     return moment
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server_version = "nginx"
-    sys_version = ""
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        self._answer("GET")
-
-    def do_POST(self) -> None:
-        self._answer("POST")
-
-    def _answer(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        fake: FakeWeChatPay = self.server.fake  # type: ignore[attr-defined]
-        answer = fake.handle(method, self.path, headers, body)
-        try:
-            self.send_response(answer.status)
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer.body)))
-            self.end_headers()
-            self.wfile.write(answer.body)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: requests are kept in ``FakeWeChatPay.requests`` instead."""
 
 
 class WeChatPayHarness:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import attrs
 
 from marketcore.adapters.gateways.alipay.signing import private_key, public_key
+from marketcore.adapters.gateways.options import GatewayOptions
 from marketcore.domain.shared.errors import InvalidInput
 
 PRODUCTION_GATEWAY = "https://openapi.alipay.com/gateway.do"
@@ -46,13 +46,14 @@ def config_from(options: Mapping[str, str]) -> AlipayConfig:
     bad or missing value raises ``InvalidInput("alipay_<key>", ...)`` naming the setting, never
     echoing a key.
     """
-    app_id = _app_id(options.get("app_id", "").strip())
-    app_key = _key_text("app_private_key", options.get("app_private_key", ""))
-    alipay_key = _key_text("alipay_public_key", options.get("alipay_public_key", ""))
+    given = GatewayOptions("alipay", options)
+    app_id = _app_id(given.text("app_id"))
+    app_key = _key_text("app_private_key", given.text("app_private_key"))
+    alipay_key = _key_text("alipay_public_key", given.text("alipay_public_key"))
     _check_keys(app_key, alipay_key)
-    notify_url = _url("notify_url", options.get("notify_url", "").strip())
-    mode = _mode(options.get("mode", "").strip() or AlipayMode.PRECREATE)
-    return_url = options.get("return_url", "").strip() or None
+    notify_url = _url("notify_url", given.text("notify_url"))
+    mode = _mode(given.text("mode") or AlipayMode.PRECREATE)
+    return_url = given.text("return_url") or None
     if return_url is not None:
         return_url = _url("return_url", return_url)
     elif mode is AlipayMode.PAGE:
@@ -66,8 +67,8 @@ def config_from(options: Mapping[str, str]) -> AlipayConfig:
         notify_url=notify_url,
         return_url=return_url,
         mode=mode,
-        gateway_url=_gateway(options.get("gateway_url", "").strip() or PRODUCTION_GATEWAY),
-        timeout_seconds=_seconds(options.get("timeout_seconds", "").strip() or "30"),
+        gateway_url=_gateway(given.text("gateway_url") or PRODUCTION_GATEWAY),
+        timeout_seconds=given.seconds("timeout_seconds", 30.0),
     )
 
 
@@ -79,9 +80,8 @@ def _app_id(value: str) -> str:
     return value
 
 
-def _key_text(key: str, value: str) -> str:
+def _key_text(key: str, text: str) -> str:
     """The key's text: given inline (PEM or the bare base64 body) or as the path of a file."""
-    text = value.strip()
     if not text:
         what = "the app private key" if key == "app_private_key" else "the Alipay public key"
         raise InvalidInput(f"alipay_{key}", f"required: {what} as PEM text, base64, or a file path")
@@ -137,13 +137,3 @@ def _mode(value: str) -> AlipayMode:
         return AlipayMode(value.lower())
     except ValueError:
         raise InvalidInput("alipay_mode", "must be precreate (QR code) or page (redirect)") from None
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value <= 300:  # nan fails too
-        raise InvalidInput("alipay_timeout_seconds", "must be a number of seconds above 0, at most 300")
-    return value

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Mapping
 
 import attrs
 
+from marketcore.adapters.gateways.options import GatewayOptions
 from marketcore.domain.shared.errors import InvalidInput
 
 DEFAULT_API_BASE = "https://api.stripe.com"
@@ -31,13 +30,14 @@ def config_from(options: Mapping[str, str]) -> StripeConfig:
     Every bad or missing value raises ``InvalidInput("stripe_<key>", ...)`` naming the setting,
     never echoing a secret.
     """
+    given = GatewayOptions("stripe", options)
     return StripeConfig(
-        api_key=_api_key(options.get("api_key", "").strip()),
-        webhook_secret=_webhook_secret(options.get("webhook_secret", "").strip()),
-        api_base=_api_base(options.get("api_base", "").strip() or DEFAULT_API_BASE),
-        webhook_tolerance_seconds=_integer(options, "webhook_tolerance_seconds", 300, 1, 86_400),
-        timeout_seconds=_seconds(options.get("timeout_seconds", "").strip() or "30"),
-        max_network_retries=_integer(options, "max_network_retries", 2, 0, 10),
+        api_key=_api_key(given.text("api_key")),
+        webhook_secret=_webhook_secret(given.text("webhook_secret")),
+        api_base=given.origin("api_base", DEFAULT_API_BASE),
+        webhook_tolerance_seconds=given.whole_number("webhook_tolerance_seconds", 300, 1, 86_400),
+        timeout_seconds=given.seconds("timeout_seconds", 30.0),
+        max_network_retries=given.whole_number("max_network_retries", 2, 0, 10),
     )
 
 
@@ -56,30 +56,4 @@ def _webhook_secret(value: str) -> str:
         raise InvalidInput("stripe_webhook_secret", "required: the endpoint's signing secret (whsec_...)")
     if not value.startswith("whsec_") or not value.isascii() or any(c.isspace() for c in value):
         raise InvalidInput("stripe_webhook_secret", "must be a webhook signing secret (whsec_...)")
-    return value
-
-
-def _api_base(value: str) -> str:
-    match = re.fullmatch(r"(https?)://([A-Za-z0-9.\-\[\]:]+)/?", value)
-    if match is None:
-        raise InvalidInput("stripe_api_base", "must be an http(s) origin such as https://api.stripe.com")
-    return value.rstrip("/")
-
-
-def _integer(options: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
-    text = options.get(key, "").strip()
-    if not text:
-        return default
-    if not re.fullmatch(r"\d{1,9}", text) or not low <= int(text) <= high:
-        raise InvalidInput(f"stripe_{key}", f"must be a whole number from {low} to {high}")
-    return int(text)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value <= 300:  # nan fails too
-        raise InvalidInput("stripe_timeout_seconds", "must be a number of seconds above 0, at most 300")
     return value

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import attrs
 
+from marketcore.adapters.gateways.options import GatewayOptions
 from marketcore.adapters.gateways.wechatpay.signing import (
     CERTIFICATE_SERIAL,
     PUBLIC_KEY_ID,
@@ -45,10 +45,8 @@ def config_from(options: Mapping[str, str]) -> WeChatPayConfig:
     never echoing a secret. PEMs are parsed here, so a broken key fails at start-up, not at the
     first payment.
     """
-
-    def text(key: str) -> str:
-        return options.get(key, "").strip()
-
+    given = GatewayOptions("wechatpay", options)
+    text = given.text
     mchid, appid = _mchid(text("mchid")), _appid(text("appid"))
     private_key = _private_key(text("merchant_private_key"))
     serial_no, apiv3_key = _serial_no(text("merchant_serial_no")), _apiv3_key(text("apiv3_key"))
@@ -62,9 +60,9 @@ def config_from(options: Mapping[str, str]) -> WeChatPayConfig:
         platform_public_key=public_key,
         platform_public_key_id=_public_key_id(text("platform_public_key_id"), certificate_serial),
         notify_url=_notify_url(text("notify_url")),
-        api_base=_api_base(text("api_base") or DEFAULT_API_BASE),
-        timestamp_tolerance_seconds=_integer(options, "timestamp_tolerance_seconds", 300, 1, 3_600),
-        timeout_seconds=_seconds(text("timeout_seconds") or "10"),
+        api_base=given.origin("api_base", DEFAULT_API_BASE),
+        timestamp_tolerance_seconds=given.whole_number("timestamp_tolerance_seconds", 300, 1, 3_600),
+        timeout_seconds=given.seconds("timeout_seconds", 10.0),
     )
 
 
@@ -153,30 +151,4 @@ def _notify_url(value: str) -> str:
         raise InvalidInput(field, "must be an https URL without query or fragment, as WeChat Pay requires")
     if len(value) > 255 or not value.isascii() or any(c.isspace() for c in value):
         raise InvalidInput(field, "must be at most 255 ASCII characters without spaces")
-    return value
-
-
-def _api_base(value: str) -> str:
-    match = re.fullmatch(r"(https?)://([A-Za-z0-9.\-\[\]:]+)/?", value)
-    if match is None:
-        raise InvalidInput("wechatpay_api_base", f"must be an http(s) origin such as {DEFAULT_API_BASE}")
-    return value.rstrip("/")
-
-
-def _integer(options: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
-    text = options.get(key, "").strip()
-    if not text:
-        return default
-    if not re.fullmatch(r"\d{1,9}", text) or not low <= int(text) <= high:
-        raise InvalidInput(f"wechatpay_{key}", f"must be a whole number from {low} to {high}")
-    return int(text)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value <= 300:  # nan fails too
-        raise InvalidInput("wechatpay_timeout_seconds", "must be a number of seconds above 0, at most 300")
     return value
