@@ -110,23 +110,37 @@ class FullReductionRule:
             if self.cap < self.tiers[0].discount:
                 raise InvalidInput("cap", "must be at least one tier's discount")
 
+    def amount(self, base: int) -> int:
+        """The discount on an eligible amount of ``base`` (minor units)."""
+        if self.repeating:
+            tier = self.tiers[0]
+            got = base // tier.threshold.amount * tier.discount.amount
+            if self.cap is not None:
+                got = min(got, self.cap.amount)
+            return min(got, base)
+        got = 0
+        for tier in self.tiers:
+            if base < tier.threshold.amount:
+                break
+            got = tier.discount.amount
+        return min(got, base)
+
     def discount(self, basket: Basket) -> Outcome:
-        base, currency = basket.amount, basket.currency
+        base = basket.amount
+        got = self.amount(base)
+        if not basket.explain:
+            return Applies(got) if got else DoesNotApply(Reason.THRESHOLD_NOT_MET)
+        currency = basket.currency
         if self.repeating:
             threshold, off = self.tiers[0].threshold.amount, self.tiers[0].discount.amount
             times = base // threshold
-            cap = MAX_AMOUNT if self.cap is None else self.cap.amount
-            got, more = min(times * off, cap), min((times + 1) * off, cap)
+            more = (times + 1) * off if self.cap is None else min((times + 1) * off, self.cap.amount)
             hint = None
             if more > got:
                 add = (times + 1) * threshold - base
-                hint = Nudge(
-                    f"add {money_text(add, currency)} for {money_text(more, currency)} off", add, more
-                )
+                hint = _spend_more(add, more, currency)
             every = f"{money_text(off, currency)} off every {money_text(threshold, currency)}"
-            if not times:
-                return DoesNotApply(Reason.THRESHOLD_NOT_MET, every, hint)
-            return Applies(min(got, base), every, hint)
+            return Applies(got, every, hint) if got else DoesNotApply(Reason.THRESHOLD_NOT_MET, every, hint)
         reached: Tier | None = None
         upcoming: Tier | None = None
         for tier in self.tiers:
@@ -138,17 +152,13 @@ class FullReductionRule:
         hint = None
         if upcoming is not None:
             add, reward = upcoming.threshold.amount - base, upcoming.discount.amount
-            hint = Nudge(
-                f"add {money_text(add, currency)} for {money_text(reward, currency)} off", add, reward
-            )
+            hint = _spend_more(add, reward, currency)
         if reached is None:
-            first = self.tiers[0]
-            return DoesNotApply(Reason.THRESHOLD_NOT_MET, _tier_text(first, currency), hint)
-        return Applies(min(reached.discount.amount, base), _tier_text(reached, currency), hint)
+            return DoesNotApply(Reason.THRESHOLD_NOT_MET, _tier_text(self.tiers[0], currency), hint)
+        return Applies(got, _tier_text(reached, currency), hint)
 
     def ceiling(self, basket: Basket) -> int:
-        outcome = self.discount(basket)
-        return outcome.discount if isinstance(outcome, Applies) else 0
+        return self.amount(basket.amount)
 
     def to_params(self) -> dict[str, object]:
         return {
@@ -167,6 +177,11 @@ class FullReductionRule:
             for t, d in (read_pair(raw, f"tiers[{index}]"),)
         ]
         return cls(tiers, read_bool(params, "repeating", False), read_optional_money(params, "cap", currency))
+
+
+def _spend_more(add: int, reward: int, currency: Currency) -> Nudge:
+    """ "add ¥12.00 for ¥20.00 off": the amount to add and the whole discount it brings."""
+    return Nudge(f"add {money_text(add, currency)} for {money_text(reward, currency)} off", add, reward)
 
 
 def _tier_text(tier: Tier, currency: Currency) -> str:
@@ -222,8 +237,20 @@ class FullDiscountRule:
                 if tier.off_bp <= previous.off_bp:
                     raise InvalidInput(field, "a higher threshold must give a bigger rate")
 
+    def amount(self, base: int) -> int:
+        off_bp = 0
+        for tier in self.tiers:
+            if base < tier.threshold.amount:
+                break
+            off_bp = tier.off_bp
+        return percent_of(base, off_bp)
+
     def discount(self, basket: Basket) -> Outcome:
-        base, currency = basket.amount, basket.currency
+        base = basket.amount
+        got = self.amount(base)
+        if not basket.explain:
+            return Applies(got) if got else DoesNotApply(Reason.THRESHOLD_NOT_MET)
+        currency = basket.currency
         reached: RateTier | None = None
         upcoming: RateTier | None = None
         for tier in self.tiers:
@@ -234,10 +261,8 @@ class FullDiscountRule:
                 break
         hint = None
         if upcoming is not None:
-            add, reward = (
-                upcoming.threshold.amount - base,
-                percent_of(upcoming.threshold.amount, upcoming.off_bp),
-            )
+            add = upcoming.threshold.amount - base
+            reward = percent_of(upcoming.threshold.amount, upcoming.off_bp)
             hint = Nudge(
                 f"add {money_text(add, currency)} for {rate_text(upcoming.off_bp)} "
                 f"({money_text(reward, currency)} off)",
@@ -249,14 +274,12 @@ class FullDiscountRule:
             text = f"{rate_text(first.off_bp)} over {money_text(first.threshold.amount, currency)}"
             return DoesNotApply(Reason.THRESHOLD_NOT_MET, text, hint)
         text = f"{rate_text(reached.off_bp)} over {money_text(reached.threshold.amount, currency)}"
-        got = percent_of(base, reached.off_bp)
         if not got:
             return DoesNotApply(Reason.NOTHING_TO_DISCOUNT, text, hint)
         return Applies(got, text, hint)
 
     def ceiling(self, basket: Basket) -> int:
-        outcome = self.discount(basket)
-        return outcome.discount if isinstance(outcome, Applies) else 0
+        return self.amount(basket.amount)
 
     def to_params(self) -> dict[str, object]:
         return {
@@ -298,6 +321,9 @@ class BuyNPayM:
     def discount(self, basket: Basket) -> Outcome:
         units = basket.quantity
         free = units // self.buy * (self.buy - self.pay)
+        if not basket.explain:
+            got = self._free_value(basket, free)
+            return Applies(got) if got else DoesNotApply(Reason.NOT_ENOUGH_ITEMS)
         offer = f"buy {self.buy} pay {self.pay}"
         short = self.buy - units % self.buy
         hint: Nudge | None = Nudge(
@@ -306,22 +332,26 @@ class BuyNPayM:
         )
         if not free:
             return DoesNotApply(Reason.NOT_ENOUGH_ITEMS, f"{offer}: {units} in the basket", hint)
-        value = 0
-        left = free
-        for unit_value, count in basket.unit_amounts():
-            take = min(count, left)
-            value += take * unit_value
-            left -= take
-            if not left:
-                break
+        value = self._free_value(basket, free)
         hint = hint if units % self.buy else None
         if not value:
             return DoesNotApply(Reason.NOTHING_TO_DISCOUNT, offer, hint)
         return Applies(value, f"{offer}: {free} cheapest free", hint)
 
+    @staticmethod
+    def _free_value(basket: Basket, free: int) -> int:
+        """What the ``free`` cheapest units come to."""
+        value = 0
+        for unit_value, count in basket.unit_amounts():
+            if not free:
+                break
+            take = min(count, free)
+            value += take * unit_value
+            free -= take
+        return value
+
     def ceiling(self, basket: Basket) -> int:
-        outcome = self.discount(basket)
-        return outcome.discount if isinstance(outcome, Applies) else 0
+        return self._free_value(basket, basket.quantity // self.buy * (self.buy - self.pay))
 
     def to_params(self) -> dict[str, object]:
         return {"buy": self.buy, "pay": self.pay}
@@ -569,9 +599,15 @@ class FixedAmountOff:
         _money(self.value, "value", minimum=1)
         _money(self.threshold, "threshold", currency=self.value.currency)
 
+    def amount(self, base: int) -> int:
+        return min(self.value.amount, base) if base >= self.threshold.amount else 0
+
     def discount(self, basket: Basket) -> Outcome:
         base, currency, value = basket.amount, basket.currency, self.value.amount
         threshold = self.threshold.amount
+        if not basket.explain:
+            got = self.amount(base)
+            return Applies(got) if got else DoesNotApply(Reason.THRESHOLD_NOT_MET)
         text = f"{money_text(value, currency)} off" + (
             f" over {money_text(threshold, currency)}" if threshold else ""
         )
@@ -586,8 +622,7 @@ class FixedAmountOff:
         return Applies(min(value, base), text)
 
     def ceiling(self, basket: Basket) -> int:
-        outcome = self.discount(basket)
-        return outcome.discount if isinstance(outcome, Applies) else 0
+        return self.amount(basket.amount)
 
     def to_params(self) -> dict[str, object]:
         return {
@@ -621,8 +656,17 @@ class PercentOff:
             _money(self.cap, "cap", minimum=1, currency=self.threshold.currency)
         _money(self.threshold, "threshold")
 
+    def amount(self, base: int) -> int:
+        if base < self.threshold.amount:
+            return 0
+        got = percent_of(base, self.off_bp)
+        return got if self.cap is None else min(got, self.cap.amount)
+
     def discount(self, basket: Basket) -> Outcome:
         base, currency = basket.amount, basket.currency
+        if not basket.explain:
+            got = self.amount(base)
+            return Applies(got) if got else DoesNotApply(Reason.THRESHOLD_NOT_MET)
         threshold = self.threshold.amount
         cap = MAX_AMOUNT if self.cap is None else self.cap.amount
         text = rate_text(self.off_bp) + (f" over {money_text(threshold, currency)}" if threshold else "")
@@ -635,14 +679,13 @@ class PercentOff:
                 f"add {money_text(add, currency)} to use it: {money_text(reward, currency)} off", add, reward
             )
             return DoesNotApply(Reason.THRESHOLD_NOT_MET, text, hint)
-        got = min(percent_of(base, self.off_bp), cap)
+        got = self.amount(base)
         if not got:
             return DoesNotApply(Reason.NOTHING_TO_DISCOUNT, text)
         return Applies(got, text)
 
     def ceiling(self, basket: Basket) -> int:
-        outcome = self.discount(basket)
-        return outcome.discount if isinstance(outcome, Applies) else 0
+        return self.amount(basket.amount)
 
     def to_params(self) -> dict[str, object]:
         return {
@@ -679,6 +722,8 @@ class FreeShipping:
         _money(self.threshold, "threshold")
 
     def waive(self, basket: Basket, fee: int) -> Outcome:
+        if not basket.explain:
+            return Applies(fee) if fee and basket.amount >= self.threshold.amount else DoesNotApply("")
         currency, threshold = basket.currency, self.threshold.amount
         text = f"free shipping over {money_text(threshold, currency)}" if threshold else "free shipping"
         if not fee:

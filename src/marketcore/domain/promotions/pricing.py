@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import cached_property
 from typing import Protocol, cast
 
 import attrs
@@ -177,17 +178,17 @@ class PricedLine:
     list_price: Money = attrs.field(default=attrs.Factory(lambda self: self.line.unit_price, takes_self=True))
     price_source: UnitPriceSource | None = None
 
-    @property
+    @cached_property
     def subtotal(self) -> Money:
         return self.line.subtotal
 
-    @property
+    @cached_property
     def discount(self) -> Money:
-        return Money.sum((a.amount for a in self.allocations), self.line.unit_price.currency)
+        return Money(sum(a.amount.amount for a in self.allocations), self.line.unit_price.currency)
 
-    @property
+    @cached_property
     def total(self) -> Money:
-        return self.line.subtotal - self.discount
+        return Money(self.subtotal.amount - self.discount.amount, self.line.unit_price.currency)
 
     def allocations_plain(self) -> list[dict[str, str | int]]:
         return [a.to_plain() for a in self.allocations]
@@ -246,17 +247,19 @@ class ShopPricing:
     shipping_waiver: AppliedPromotion | None = None
     coupon_id: str | None = None
 
-    @property
+    @cached_property
     def subtotal(self) -> Money:
-        return Money.sum((p.line.subtotal for p in self.lines), self.shipping.currency)
+        return Money(sum(p.subtotal.amount for p in self.lines), self.shipping.currency)
 
-    @property
+    @cached_property
     def discount(self) -> Money:
-        return Money.sum((p.discount for p in self.lines), self.shipping.currency)
+        return Money(sum(p.discount.amount for p in self.lines), self.shipping.currency)
 
-    @property
+    @cached_property
     def total(self) -> Money:
-        return self.subtotal - self.discount + self.shipping
+        return Money(
+            self.subtotal.amount - self.discount.amount + self.shipping.amount, self.shipping.currency
+        )
 
 
 @attrs.frozen
@@ -268,21 +271,21 @@ class PricingResult:
     hints: tuple[Hint, ...] = ()
     coupon_ids: tuple[str, ...] = ()  # the coupons that applied: lock exactly these
 
-    @property
+    @cached_property
     def subtotal(self) -> Money:
-        return Money.sum((s.subtotal for s in self.shops), self.currency)
+        return Money(sum(s.subtotal.amount for s in self.shops), self.currency)
 
-    @property
+    @cached_property
     def discount(self) -> Money:
-        return Money.sum((s.discount for s in self.shops), self.currency)
+        return Money(sum(s.discount.amount for s in self.shops), self.currency)
 
-    @property
+    @cached_property
     def shipping(self) -> Money:
-        return Money.sum((s.shipping for s in self.shops), self.currency)
+        return Money(sum(s.shipping.amount for s in self.shops), self.currency)
 
-    @property
+    @cached_property
     def total(self) -> Money:
-        return Money.sum((s.total for s in self.shops), self.currency)
+        return Money(sum(s.total.amount for s in self.shops), self.currency)
 
     def shop(self, shop_id: str) -> ShopPricing:
         for shop in self.shops:
@@ -370,6 +373,7 @@ class _Output:
         self.applied: dict[str | None, list[AppliedPromotion]] = {}
         self.skipped: dict[str | None, list[SkippedPromotion]] = {}
         self.hints: dict[str | None, list[Hint]] = {}
+        self.used: set[str] = set()  # coupons that applied
 
     def copy(self) -> _Output:
         other = _Output(0, self.currency)
@@ -377,6 +381,7 @@ class _Output:
         other.applied = {k: list(v) for k, v in self.applied.items()}
         other.skipped = {k: list(v) for k, v in self.skipped.items()}
         other.hints = {k: list(v) for k, v in self.hints.items()}
+        other.used = set(self.used)
         return other
 
     def allocate(self, offer: Offer, parts: Sequence[int]) -> None:
@@ -472,8 +477,13 @@ class PricingRun:
         self.lines: list[PricingLine] = sorted(lines, key=lambda line: (line.shop_id, line.key))
         self.shop_ids: list[str] = list(dict.fromkeys(line.shop_id for line in lines))
         self.shop_lines: dict[str, list[int]] = {shop: [] for shop in self.shop_ids}
+        canonical: dict[str, int] = {}
         for index, line in enumerate(self.lines):
             self.shop_lines[line.shop_id].append(index)
+            canonical[line.key] = index
+        self.output_order: dict[str, list[int]] = {shop: [] for shop in self.shop_ids}  # input order
+        for line in lines:
+            self.output_order[line.shop_id].append(canonical[line.key])
         self.fees: dict[str, int] = {}
         for shop_id in self.shop_ids:
             fee = shipping_fees.get(shop_id, Money(0, currency))
@@ -606,13 +616,13 @@ class PricingRun:
 
     # -- evaluating -------------------------------------------------------------------------------
 
-    def _basket(self, offer: Offer, amounts: Sequence[int]) -> Basket:
-        return Basket(self.currency, self.lines, self.unit, amounts, offer.eligible)
+    def _basket(self, offer: Offer, amounts: Sequence[int], explain: bool = False) -> Basket:
+        return Basket(self.currency, self.lines, self.unit, amounts, offer.eligible, explain)
 
-    def _evaluate(self, offer: Offer, amounts: Sequence[int]) -> Evaluation:
+    def _evaluate(self, offer: Offer, amounts: Sequence[int], explain: bool) -> Evaluation:
         if not offer.eligible:
             return Evaluation(offer, DoesNotApply(Reason.NO_ELIGIBLE_LINES), 0)
-        basket = self._basket(offer, amounts)
+        basket = self._basket(offer, amounts, explain)
         outcome = cast(DiscountRule, offer.rule).discount(basket)
         if not isinstance(outcome, Applies):
             return Evaluation(offer, outcome, 0)
@@ -643,16 +653,19 @@ class PricingRun:
         bigger discount now, then priority, then id. ``amounts`` is lowered in place.
         """
         path: list[int] | None = None
-        if any(len(members) > 1 for members in groups):
+        # A choice matters beyond its own discount only through the groups after it; in the
+        # last group the biggest discount is simply best.
+        if any(len(members) > 1 for members in groups[:-1]):
             path, final = self._search(groups, amounts)
             if out is None:
                 amounts[:] = final
                 return
         for g, members in enumerate(groups):
-            evaluations = [self._evaluate(offer, amounts) for offer in members]
+            evaluations = [self._evaluate(offer, amounts, out is not None) for offer in members]
             chosen: Evaluation | None = None
             if path is None:
-                chosen = evaluations[0] if evaluations[0].discount else None
+                best = max(evaluations, key=lambda e: e.discount)  # the first of the biggest
+                chosen = best if best.discount else None
             elif path[g] >= 0:
                 chosen = evaluations[path[g]]
             if chosen is not None:
@@ -683,15 +696,16 @@ class PricingRun:
                 return
             options = []
             for m, offer in enumerate(groups[g]):
-                evaluation = self._evaluate(offer, state)
+                evaluation = self._evaluate(offer, state, False)
                 if evaluation.discount:
                     options.append((-evaluation.discount, m, evaluation))
             if not options:
                 visit(g + 1, state, [*path, -1])
                 return
             options.sort(key=lambda o: (o[0], o[1]))
+            last = g == len(groups) - 1
             for k, (_, m, evaluation) in enumerate(options):
-                if k and leaves >= STAGE_SEARCH_LEAVES:
+                if k and (last or leaves >= STAGE_SEARCH_LEAVES):
                     break
                 after = list(state)
                 self._take(evaluation.offer, evaluation.discount, after)
@@ -746,7 +760,7 @@ class PricingRun:
         """Step 3 for one shop coupon: its evaluation after step 2 and its parts per eligible line."""
         cached = self._coupons.get(id(offer))
         if cached is None or cached[0].offer is not offer:
-            evaluation = self._evaluate(offer, self.after_shops)
+            evaluation = self._evaluate(offer, self.after_shops, True)
             parts = []
             if evaluation.discount:
                 parts = allocate(evaluation.discount, [self.after_shops[i] for i in offer.eligible])
@@ -767,7 +781,9 @@ class PricingRun:
         evaluations = []
         for offer in offers:
             if offer.eligible:
-                outcome = cast(ShippingRule, offer.rule).waive(self._basket(offer, amounts), fee)
+                outcome = cast(ShippingRule, offer.rule).waive(
+                    self._basket(offer, amounts, out is not None), fee
+                )
                 waived = max(0, min(outcome.discount, fee)) if isinstance(outcome, Applies) else 0
                 evaluation = Evaluation(offer, outcome, waived)
             else:
@@ -796,7 +812,7 @@ class PricingRun:
         if self.platform_groups:
             self._stage(self.platform_groups, amounts, None, None)
         if choice.platform is not None:
-            evaluation = self._evaluate(choice.platform, amounts)
+            evaluation = self._evaluate(choice.platform, amounts, False)
             if evaluation.discount:
                 self._take(choice.platform, evaluation.discount, amounts)
         shipping = 0
@@ -822,14 +838,16 @@ class PricingRun:
                     amounts[i] -= part
                 out.allocate(offer, parts)
                 used.append(offer.id)
+                out.used.add(offer.id)
         if self.platform_groups:
             self._stage(self.platform_groups, amounts, None, out)
         if choice.platform is not None:
-            evaluation = self._evaluate(choice.platform, amounts)
+            evaluation = self._evaluate(choice.platform, amounts, True)
             out.report(None, evaluation, bool(evaluation.discount))
             if evaluation.discount:
                 out.allocate(choice.platform, self._take(choice.platform, evaluation.discount, amounts))
                 used.append(choice.platform.id)
+                out.used.add(choice.platform.id)
         shops = tuple(self._shop_result(shop_id, amounts, choice, out) for shop_id in self.shop_ids)
         return PricingResult(
             shops,
@@ -843,31 +861,46 @@ class PricingRun:
     def _shop_result(
         self, shop_id: str, amounts: Sequence[int], choice: CouponChoice, out: _Output
     ) -> ShopPricing:
-        currency = self.currency
+        currency, lines, units, sources = self.currency, self.lines, self.unit, self.sources
         shipping, waiver = self._shipping(shop_id, amounts, out)
         applied = out.applied.get(shop_id, [])
-        shares: dict[str, list[object]] = {}  # the platform's offers, as this shop's share of them
-        priced: dict[str, PricedLine] = {}
+        shares: dict[str, int] = {}  # the platform's offers, as this shop's share of them
+        platform_offers: dict[str, Offer] = {}
+        priced: dict[int, PricedLine] = {}
         for i in self.shop_lines[shop_id]:
-            line = self.lines[i]
+            line = lines[i]
             allocations = []
             for offer, amount in out.allocations[i]:
                 allocations.append(
                     Allocation(offer.id, offer.label, Money(amount, currency), offer.funder, offer.kind)
                 )
                 if offer.shop_id is None:
-                    shares.setdefault(offer.id, [offer, 0])[1] += amount  # type: ignore[operator]
-            unit = self.unit[i]
-            at_unit = (
-                line
-                if unit == line.unit_price.amount
-                else attrs.evolve(line, unit_price=Money(unit, currency))
-            )
-            priced[line.key] = PricedLine(at_unit, tuple(allocations), line.unit_price, self.sources[i])
-        for share in shares.values():
-            offer, amount = cast(Offer, share[0]), cast(int, share[1])
+                    shares[offer.id] = shares.get(offer.id, 0) + amount
+                    platform_offers[offer.id] = offer
+            unit = units[i]
+            at_unit = line
+            if unit != line.unit_price.amount:
+                at_unit = PricingLine(
+                    line.key,
+                    line.shop_id,
+                    Money(unit, currency),
+                    line.quantity,
+                    line.sku_id,
+                    line.category_ids,
+                )
+            priced[i] = PricedLine(at_unit, tuple(allocations), line.unit_price, sources[i])
+        details = {a.promotion_id: a.detail for a in out.applied.get(None, ())}
+        for offer_id, amount in shares.items():
+            offer = platform_offers[offer_id]
             applied.append(
-                AppliedPromotion(offer.id, offer.label, Money(amount, currency), offer.funder, offer.kind)
+                AppliedPromotion(
+                    offer.id,
+                    offer.label,
+                    Money(amount, currency),
+                    offer.funder,
+                    offer.kind,
+                    details.get(offer.id, ""),
+                )
             )
         waived = None
         if waiver is not None:
@@ -883,16 +916,14 @@ class PricingRun:
         coupon = choice.shops.get(shop_id)
         return ShopPricing(
             shop_id=shop_id,
-            lines=tuple(priced[line.key] for line in self.input_lines if line.shop_id == shop_id),
+            lines=tuple(priced[i] for i in self.output_order[shop_id]),
             applied=tuple(applied),
             skipped=tuple(out.skipped.get(shop_id, ())),
             hints=tuple(out.hints.get(shop_id, ())),
             shipping=Money(shipping, currency),
             shipping_fee=Money(self.fees[shop_id], currency),
             shipping_waiver=waived,
-            coupon_id=coupon.id
-            if coupon is not None and coupon.id in {a.promotion_id for a in applied}
-            else None,
+            coupon_id=coupon.id if coupon is not None and coupon.id in out.used else None,
         )
 
     # -- bounds for the best-coupon search -------------------------------------------------------
@@ -907,24 +938,30 @@ class PricingRun:
                 waiver = max(waiver, min(max(ceiling, 0), fee))
         return fee - waiver
 
-    def platform_ceiling(self) -> int:
-        """The most the platform promotions (step 4) can take off, whatever the coupons."""
+    def platform_ceiling(self, amounts: Sequence[int] | None = None) -> int:
+        """The most the platform promotions (step 4) can take off once the lines come to at most
+        ``amounts`` (default: what step 2 left, a bound whatever the coupons)."""
+        amounts = self.after_shops if amounts is None else amounts
         total = 0
         for members in self.platform_groups:
             best = 0
             for offer in members:
                 if offer.eligible:
-                    best = max(
-                        best, cast(DiscountRule, offer.rule).ceiling(self._basket(offer, self.after_shops))
-                    )
+                    best = max(best, cast(DiscountRule, offer.rule).ceiling(self._basket(offer, amounts)))
             total += best
         return total
 
-    def coupon_ceiling(self, offer: Offer) -> int:
-        """The most a platform coupon can take off, whatever the shop coupons."""
+    def ceiling_at(self, offer: Offer, amounts: Sequence[int], amount: int) -> int:
+        """A platform offer's ceiling on ``amounts``, its eligible lines coming to ``amount``."""
+        basket = Basket(self.currency, self.lines, self.unit, amounts, offer.eligible, False, amount)
+        return max(0, cast(DiscountRule, offer.rule).ceiling(basket))
+
+    def coupon_ceiling(self, offer: Offer, amounts: Sequence[int] | None = None) -> int:
+        """The most a platform coupon can take off once the lines come to at most ``amounts``."""
         if not offer.eligible:
             return 0
-        return max(0, cast(DiscountRule, offer.rule).ceiling(self._basket(offer, self.after_shops)))
+        amounts = self.after_shops if amounts is None else amounts
+        return max(0, cast(DiscountRule, offer.rule).ceiling(self._basket(offer, amounts)))
 
 
 def _groups(offers: list[Offer]) -> list[list[Offer]]:

@@ -99,6 +99,10 @@ def percent_of(amount: int, off_bp: int) -> int:
 # -- what a rule sees ---------------------------------------------------------------------------
 
 
+def _id_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
 @attrs.frozen
 class PricingLine:
     """One line to price. ``key`` is the caller's line identity (the SKU id in a checkout) and
@@ -110,7 +114,7 @@ class PricingLine:
     unit_price: Money
     quantity: int
     sku_id: str = attrs.field(default=attrs.Factory(lambda self: self.key, takes_self=True))
-    category_ids: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    category_ids: tuple[str, ...] = attrs.field(default=(), converter=_id_tuple)
 
     @property
     def subtotal(self) -> Money:
@@ -150,10 +154,12 @@ class BasketLine:
 class Basket:
     """The lines an offer applies to, at their amounts after the offers before it.
 
-    Built by the engine for each evaluation; cheap until a rule asks for ``lines``.
+    Built by the engine for each evaluation; cheap until a rule asks for ``lines``. ``explain``
+    is False while the engine only searches (best choices within a group, best coupons): a rule
+    may then leave ``detail`` and ``hint`` out, as nobody will read them.
     """
 
-    __slots__ = ("_amount", "_amounts", "_indices", "_lines", "_units", "currency")
+    __slots__ = ("_amount", "_amounts", "_indices", "_lines", "_units", "currency", "explain")
 
     def __init__(
         self,
@@ -162,13 +168,16 @@ class Basket:
         units: Sequence[int],
         amounts: Sequence[int],
         indices: Sequence[int],
+        explain: bool = True,
+        amount: int = -1,  # what the lines at ``indices`` come to, when the engine knows it already
     ) -> None:
         self.currency = currency
         self._lines = lines
         self._units = units
         self._amounts = amounts
         self._indices = indices
-        self._amount = -1
+        self._amount = amount
+        self.explain = explain
 
     @property
     def amount(self) -> int:
