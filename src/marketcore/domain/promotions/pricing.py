@@ -493,7 +493,7 @@ class PricingRun:
                 )
             self.fees[shop_id] = fee.amount
         self.prepared = _Output(len(self.lines), currency)  # steps 1 and 2, copied into every result
-        self._coupons: dict[int, tuple[Evaluation, list[int]]] = {}
+        self._coupons: dict[int, tuple[Evaluation, list[int], bool]] = {}
         self._sort_promotions(promotions)
         self._unit_prices()
         amounts = list(self.base)
@@ -756,16 +756,17 @@ class PricingRun:
                 choice.shops[coupon.shop_id] = offer
         return choice
 
-    def shop_coupon(self, offer: Offer) -> tuple[Evaluation, list[int]]:
-        """Step 3 for one shop coupon: its evaluation after step 2 and its parts per eligible line."""
+    def shop_coupon(self, offer: Offer, explain: bool = False) -> tuple[Evaluation, list[int]]:
+        """Step 3 for one shop coupon: its evaluation after step 2 and its parts per eligible line
+        (kept per offer: the best-coupon search asks for each many times, unexplained)."""
         cached = self._coupons.get(id(offer))
-        if cached is None or cached[0].offer is not offer:
-            evaluation = self._evaluate(offer, self.after_shops, True)
+        if cached is None or cached[0].offer is not offer or (explain and not cached[2]):
+            evaluation = self._evaluate(offer, self.after_shops, explain)
             parts = []
             if evaluation.discount:
                 parts = allocate(evaluation.discount, [self.after_shops[i] for i in offer.eligible])
-            cached = self._coupons[id(offer)] = (evaluation, parts)
-        return cached
+            cached = self._coupons[id(offer)] = (evaluation, parts, explain)
+        return cached[0], cached[1]
 
     # -- steps 3 to 6 -----------------------------------------------------------------------------
 
@@ -831,7 +832,7 @@ class PricingRun:
             offer = choice.shops.get(shop_id)
             if offer is None:
                 continue
-            evaluation, parts = self.shop_coupon(offer)
+            evaluation, parts = self.shop_coupon(offer, explain=True)
             out.report(shop_id, evaluation, bool(evaluation.discount))
             if evaluation.discount:
                 for i, part in zip(offer.eligible, parts, strict=True):
