@@ -8,14 +8,17 @@ is exact, by branch and bound:
 - Per shop, each option (no coupon, or one of its coupons that applies after step 2) has a cost
   ``C = what its lines come to after the coupon + the least shipping it could then pay``. Shop
   options are independent of each other up to step 3, so this is computed once per option.
-- For any combination ``x`` and platform coupon ``y``:
-  ``total(x, y) >= sum of C(x_s) - P - Q(y)``, where ``P`` bounds what the platform promotions
-  can take off and ``Q(y)`` what ``y`` can, both evaluated on the amounts after step 2 (every
-  rule kind's ``ceiling`` holds for any basket of the same lines at lower amounts — the built-in
-  kinds are monotone). Shipping can only be at least its floor, for the same reason.
-- Start from each platform choice with every shop's cheapest option; then, per platform choice,
-  walk shop options in order of their extra cost over the shop's cheapest and prune a branch as
-  soon as its bound exceeds the best total found. Only surviving leaves are priced in full.
+- For any combination ``x`` and platform choice ``y``:
+  ``total(x, y) >= sum of C(x_s) - P(x) - Q(y, x)``, where ``P`` bounds what the platform
+  promotions can take off and ``Q`` what ``y`` can, each a rule's ``ceiling`` on the amounts the
+  coupons of ``x`` leave. A ceiling holds for any basket of the same lines at lower amounts (the
+  built-in kinds are monotone), and steps 4 and 5 only lower amounts, so the bound is sound;
+  the shipping floor holds for the same reason. On amounts after step 2 it bounds every ``x``.
+- Price every shop's cheapest option with the most promising platform choice first; then, per
+  platform choice, walk shop options in order of their extra cost over the shop's cheapest,
+  prune as soon as ``sum of cheapest C + extra cost so far - P - Q`` (on the step-2 amounts)
+  exceeds the best total found, and at a leaf take ``P`` and ``Q`` again on its own amounts before
+  pricing it in full. Shops with a single option (no usable coupon) are not branched on.
 
 Exact for any size, fast when bounds are tight (the usual case: a few leaves for tens of coupons
 over several shops). Ties go to fewer coupons (keep the rest), then to the smaller coupon ids.
