@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bench.common import percentile, print_table
-from marketcore.domain.promotions.coupons import Coupon
+from marketcore.domain.promotions.coupons import Coupon, CouponOffer
 from marketcore.domain.promotions.kinds import (
     BuyNPayM,
     CrossShopReduction,
@@ -67,7 +67,7 @@ def _coupon(id: str, shop: str | None, rule: FixedAmountOff | PercentOff) -> Cou
         buyer_id="buyer",
         name=id,
         shop_id=shop,
-        rule=rule,
+        offer=CouponOffer.of(rule),
         valid_from=NOW - timedelta(days=1),
         valid_until=NOW + timedelta(days=6),
         claimed_at=NOW - timedelta(days=1),

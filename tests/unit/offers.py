@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from marketcore.domain.promotions.coupons import Coupon
+from marketcore.domain.promotions.coupons import Coupon, CouponOffer
 from marketcore.domain.promotions.kinds import (
     CrossShopReduction,
     FixedAmountOff,
@@ -87,7 +87,7 @@ def coupon(
         buyer_id="buyer",
         name=f"coupon {id}",
         shop_id=shop,
-        rule=rule,
+        offer=CouponOffer.of(rule),
         valid_from=valid_from,
         valid_until=valid_until,
         claimed_at=valid_from,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from offers import DAY, NOW, line
 
+from marketcore.adapters.documents import DocumentSpec
 from marketcore.domain.promotions.coupons import (
     ClaimLimits,
     Coupon,
@@ -169,3 +171,17 @@ def test_a_claimed_coupon_prices_as_its_template_says() -> None:
     result = price(lines, coupons=[coupon], at=NOW)
     assert [p.discount.amount for p in result.shops[0].lines] == [1500, 0]  # 10% of 200, capped at 15
     assert result.coupon_ids == ("c1",)
+
+
+def test_templates_and_coupons_store_as_plain_documents_and_load_back() -> None:
+    percent = template(rule=PercentOff(1000, Money(1500), Money(5000)), shop_id=None)
+    for aggregate in (template(), percent, claimed(), claimed(percent)):
+        spec = DocumentSpec("coupons", type(aggregate))
+        data = spec.encode(aggregate)
+        assert json.loads(json.dumps(data)) == data
+        loaded = spec.decode(data, 2)
+        assert (loaded.rule, loaded.scope, loaded.shop_id) == (
+            aggregate.rule,
+            aggregate.scope,
+            aggregate.shop_id,
+        )

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from offers import DAY, NOW, line
 
+from marketcore.adapters.documents import DocumentSpec
 from marketcore.domain.promotions.flash_sales import (
     FlashSale,
     FlashSaleCancelled,
@@ -90,3 +91,9 @@ def test_the_engine_prices_the_sku_at_the_flash_price_within_the_buyers_limit() 
     bought = BuyerContext("buyer", flash_sale_bought={"fs": 1})
     assert price([line("sku-a", "s1", 19900, 2)], [flash], buyer=bought, at=NOW).total == Money(39800)
     assert price([line("sku-a", "s1", 19900)], [flash], at=NOW + timedelta(hours=2)).total == Money(19900)
+
+
+def test_a_flash_sale_stores_as_a_plain_document_and_loads_back() -> None:
+    spec = DocumentSpec("flash_sales", FlashSale)
+    loaded = spec.decode(spec.encode(sale()), 1)
+    assert (loaded.rule, loaded.payment_window, loaded.quota) == (sale().rule, timedelta(minutes=5), 30)

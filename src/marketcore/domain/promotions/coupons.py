@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timedelta
+from functools import cached_property
 
 import attrs
 
 from marketcore.domain.promotions.kinds import FixedAmountOff, PercentOff
 from marketcore.domain.promotions.promotions import Funder
-from marketcore.domain.promotions.rules import Placement, RuleKind
+from marketcore.domain.promotions.rules import RuleKind
 from marketcore.domain.promotions.scope import EVERYTHING, Scope
 from marketcore.domain.shared.errors import Conflict, InvalidInput
 from marketcore.domain.shared.events import Aggregate, DomainEvent
+from marketcore.domain.shared.money import Money
 from marketcore.domain.shared.text import require_text
 
 MAX_VALID_DAYS = 365
@@ -35,6 +37,32 @@ MAX_BUDGET = 100_000_000
 MAX_PER_BUYER = 100
 
 CouponRule = FixedAmountOff | PercentOff
+
+
+@attrs.frozen
+class CouponOffer:
+    """What a coupon gives, as plain fields (so templates and coupons store as documents): a
+    fixed ``value``, or ``off_bp`` basis points off up to ``cap``; over ``threshold``."""
+
+    threshold: Money
+    value: Money | None = None
+    off_bp: int | None = None
+    cap: Money | None = None
+
+    @classmethod
+    def of(cls, rule: RuleKind) -> CouponOffer:
+        if isinstance(rule, FixedAmountOff):
+            return cls(rule.threshold, value=rule.value)
+        if isinstance(rule, PercentOff):
+            return cls(rule.threshold, off_bp=rule.off_bp, cap=rule.cap)
+        raise InvalidInput("kind", "a coupon is fixed_amount or percent_off")
+
+    @cached_property
+    def rule(self) -> CouponRule:
+        if self.value is not None:
+            return FixedAmountOff(self.value, self.threshold)
+        assert self.off_bp is not None
+        return PercentOff(self.off_bp, self.cap, self.threshold)
 
 
 class CouponNotClaimable(Conflict):
@@ -113,12 +141,6 @@ class ClaimLimits:
         return None
 
 
-def _check_rule(rule: RuleKind) -> CouponRule:
-    if rule.placement is not Placement.COUPON or not isinstance(rule, FixedAmountOff | PercentOff):
-        raise InvalidInput("kind", "a coupon is fixed_amount or percent_off")
-    return rule
-
-
 def _aware(field: str, value: datetime | None) -> None:
     if value is not None and value.tzinfo is None:
         raise InvalidInput(field, "must carry a timezone")
@@ -134,7 +156,7 @@ def _count(field: str, value: int, high: int) -> int:
 class CouponTemplate(Aggregate):
     name: str
     shop_id: str | None  # None: a platform coupon, funded by the platform
-    rule: CouponRule
+    offer: CouponOffer
     claim_from: datetime
     claim_until: datetime
     budget: int
@@ -187,7 +209,7 @@ class CouponTemplate(Aggregate):
             id,
             name=require_text("name", name, 60),
             shop_id=shop_id,
-            rule=_check_rule(rule),
+            offer=CouponOffer.of(rule),
             claim_from=claim_from,
             claim_until=claim_until,
             budget=_count("budget", budget, MAX_BUDGET),
@@ -197,6 +219,10 @@ class CouponTemplate(Aggregate):
             valid_until=valid_until,
             valid_days=valid_days,
         )
+
+    @property
+    def rule(self) -> CouponRule:
+        return self.offer.rule
 
     @property
     def funder(self) -> Funder:
@@ -232,7 +258,7 @@ class CouponTemplate(Aggregate):
             buyer_id=buyer_id,
             name=self.name,
             shop_id=self.shop_id,
-            rule=self.rule,
+            offer=self.offer,
             scope=self.scope,
             valid_from=valid_from,
             valid_until=valid_until,
@@ -259,7 +285,7 @@ class Coupon(Aggregate):
     buyer_id: str
     name: str
     shop_id: str | None
-    rule: CouponRule
+    offer: CouponOffer
     valid_from: datetime
     valid_until: datetime
     claimed_at: datetime
@@ -267,6 +293,10 @@ class Coupon(Aggregate):
     status: CouponStatus = CouponStatus.AVAILABLE
     checkout_id: str | None = None  # the checkout holding or having used it
     used_at: datetime | None = None
+
+    @property
+    def rule(self) -> CouponRule:
+        return self.offer.rule
 
     @property
     def funder(self) -> Funder:
