@@ -249,11 +249,13 @@ class ShopPricing:
 
     @cached_property
     def subtotal(self) -> Money:
-        return Money(sum(p.subtotal.amount for p in self.lines), self.shipping.currency)
+        amount = sum([p.line.unit_price.amount * p.line.quantity for p in self.lines])
+        return Money(amount, self.shipping.currency)
 
     @cached_property
     def discount(self) -> Money:
-        return Money(sum(p.discount.amount for p in self.lines), self.shipping.currency)
+        amount = sum([a.amount.amount for p in self.lines for a in p.allocations])
+        return Money(amount, self.shipping.currency)
 
     @cached_property
     def total(self) -> Money:

@@ -99,6 +99,7 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     left = magnitude - sum(floors)
     if left:
         remainders = [magnitude * w % weight_sum for w in weights]
-        for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:left]:
+        # A stable sort, descending: equal remainders keep index order, so ties go to the earlier.
+        for index in sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)[:left]:
             floors[index] += 1
     return floors if sign > 0 else [-part for part in floors]
