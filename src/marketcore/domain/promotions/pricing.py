@@ -478,6 +478,7 @@ class PricingRun:
         self.input_lines = lines
         self.lines: list[PricingLine] = sorted(lines, key=lambda line: (line.shop_id, line.key))
         self.shop_ids: list[str] = list(dict.fromkeys(line.shop_id for line in lines))
+        self.everything = list(range(len(self.lines)))
         self.shop_lines: dict[str, list[int]] = {shop: [] for shop in self.shop_ids}
         canonical: dict[str, int] = {}
         for index, line in enumerate(self.lines):
@@ -518,9 +519,11 @@ class PricingRun:
             return Reason.ENDED
         return None
 
-    def _eligible(self, scope: Scope, pool: Sequence[int]) -> list[int]:
+    def _eligible(self, scope: Scope, pool: list[int]) -> list[int]:
+        """The lines of ``pool`` in ``scope`` (``pool`` itself when the scope is everything: the
+        engine never changes an offer's lines)."""
         if scope.is_everything:
-            return list(pool)
+            return pool
         lines = self.lines
         return [i for i in pool if scope.covers(lines[i].sku_id, lines[i].category_ids, lines[i].shop_id)]
 
@@ -530,7 +533,7 @@ class PricingRun:
         self.shipping_offers: dict[str, list[Offer]] = {shop: [] for shop in self.shop_ids}
         platform_offers: list[Offer] = []
         platform_shipping: list[Offer] = []
-        everything = range(len(self.lines))
+        everything = self.everything
         seen: set[str] = set()
         for index, terms in enumerate(promotions):
             rule = terms.rule
@@ -604,7 +607,8 @@ class PricingRun:
                         out.hint(line.shop_id, offer, answer.hint)
                 elif isinstance(answer, Price) and answer.amount >= 0:
                     candidates.append((answer.amount, offer.id, offer, answer.detail))
-            candidates.sort(key=lambda c: (c[0], c[1]))
+            if len(candidates) > 1:
+                candidates.sort(key=lambda c: (c[0], c[1]))
             source = None
             if candidates and candidates[0][0] < unit:
                 unit, _, offer, detail = candidates.pop(0)
@@ -725,7 +729,7 @@ class PricingRun:
             raise InvalidInput("coupons", f"{coupon.id} is not of a coupon kind ({rule.code})")
         offer = Offer(coupon, rule, rule.code, 0)
         if coupon.shop_id is None:
-            offer.eligible = self._eligible(offer.scope, range(len(self.lines)))
+            offer.eligible = self._eligible(offer.scope, self.everything)
         elif coupon.shop_id in self.shop_lines:
             offer.eligible = self._eligible(offer.scope, self.shop_lines[coupon.shop_id])
         return offer

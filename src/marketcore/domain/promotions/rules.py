@@ -20,6 +20,7 @@ allocates them; a rule never allocates.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import ClassVar, Protocol
@@ -77,8 +78,9 @@ REASON_TEXT: Mapping[str, str] = {
 _SYMBOLS = {Currency.CNY: "¥", Currency.USD: "$", Currency.EUR: "€"}
 
 
+@functools.lru_cache(maxsize=4096)
 def money_text(amount: int, currency: Currency) -> str:
-    """``¥12.00``: how hints and details show an amount."""
+    """``¥12.00``: how hints and details show an amount (cached: thresholds and tiers repeat)."""
     sign = "-" if amount < 0 else ""
     units, cents = divmod(abs(amount), 100)
     return f"{sign}{_SYMBOLS.get(currency, currency.value + ' ')}{units}.{cents:02d}"

@@ -132,14 +132,14 @@ class _Search:
                 self.platform.append((offer, len(self.watched)))
                 self.watched.append(offer)
         self.platform.sort(key=lambda p: -ceilings[p[1]])
-        self.bases = [sum(after[i] for i in offer.eligible) for offer in self.watched]
+        self.bases = [sum([after[i] for i in offer.eligible]) for offer in self.watched]
         everything = len(run.lines)
         watched_sets = [None if len(o.eligible) == everything else set(o.eligible) for o in self.watched]
         # Per shop: its options, cheapest first, each with its extra cost over the cheapest.
         self.options: list[list[_Option]] = []
         for shop_id in run.shop_ids:
             indices = run.shop_lines[shop_id]
-            bare = sum(after[i] for i in indices) + run.shipping_floor(shop_id, after)
+            bare = sum([after[i] for i in indices]) + run.shipping_floor(shop_id, after)
             options = [_Option(shop_id, None, [], bare)]
             for coupon in shop_coupons[shop_id]:
                 offer = run.coupon_offer(coupon)
@@ -149,7 +149,7 @@ class _Search:
                 amounts = list(after)
                 for i, part in zip(offer.eligible, parts, strict=True):
                     amounts[i] -= part
-                cost = sum(amounts[i] for i in indices) + run.shipping_floor(shop_id, amounts)
+                cost = sum([amounts[i] for i in indices]) + run.shipping_floor(shop_id, amounts)
                 option = _Option(shop_id, offer, parts, cost)
                 whole = sum(parts)
                 option.cuts = [
@@ -218,7 +218,9 @@ class _Search:
                     amounts[i] -= part
                 for k, cut in enumerate(cuts):
                     current[k] -= cut
-            self._walk(depth + 1, loss + option.loss, [*picks, option], platform, watched, floor)
+            picks.append(option)
+            self._walk(depth + 1, loss + option.loss, picks, platform, watched, floor)
+            picks.pop()
             if offer is not None:
                 for i, part in zip(offer.eligible, option.parts, strict=True):
                     amounts[i] += part
