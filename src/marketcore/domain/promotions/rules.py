@@ -196,19 +196,21 @@ class Basket:
 
     @property
     def lines(self) -> tuple[BasketLine, ...]:
-        return tuple(
-            BasketLine(
-                line.key,
-                line.sku_id,
-                line.shop_id,
-                line.category_ids,
-                line.quantity,
-                self._units[i],
-                self._amounts[i],
+        built = []
+        for i in self._indices:
+            line = self._lines[i]
+            built.append(
+                BasketLine(
+                    line.key,
+                    line.sku_id,
+                    line.shop_id,
+                    line.category_ids,
+                    line.quantity,
+                    self._units[i],
+                    self._amounts[i],
+                )
             )
-            for i in self._indices
-            for line in (self._lines[i],)
-        )
+        return tuple(built)
 
     def unit_amounts(self) -> list[tuple[int, int]]:
         """Each unit's share of its line's amount now, as (value, how many units), cheapest first.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import attrs
 
@@ -11,35 +11,28 @@ from marketcore.domain.shared.errors import InvalidInput
 MAX_SCOPE_ENTRIES = 1000
 
 
-def _id_set(field: str) -> Callable[[Iterable[str]], frozenset[str]]:
-    def convert(values: Iterable[str]) -> frozenset[str]:
-        if isinstance(values, str):
-            raise InvalidInput(field, "a list of ids, not one string")
-        result = frozenset(values)
-        if len(result) > MAX_SCOPE_ENTRIES:
-            raise InvalidInput(field, f"at most {MAX_SCOPE_ENTRIES} entries")
-        if any(not isinstance(v, str) or not v for v in result):
-            raise InvalidInput(field, "ids are non-empty strings")
-        return result
-
-    return convert
+def _id_set(field: str, values: Iterable[str]) -> frozenset[str]:
+    if isinstance(values, str):
+        raise InvalidInput(field, "a list of ids, not one string")
+    result = frozenset(values)
+    if len(result) > MAX_SCOPE_ENTRIES:
+        raise InvalidInput(field, f"at most {MAX_SCOPE_ENTRIES} entries")
+    if any(not isinstance(v, str) or not v for v in result):
+        raise InvalidInput(field, "ids are non-empty strings")
+    return result
 
 
-_sku_ids = _id_set("scope.sku_ids")
-_category_ids = _id_set("scope.category_ids")
-_shop_ids = _id_set("scope.shop_ids")
-
-
+# Named converters: the attrs mypy plugin types named functions only.
 def _skus(values: Iterable[str]) -> frozenset[str]:
-    return _sku_ids(values)
+    return _id_set("scope.sku_ids", values)
 
 
 def _categories(values: Iterable[str]) -> frozenset[str]:
-    return _category_ids(values)
+    return _id_set("scope.category_ids", values)
 
 
 def _shops(values: Iterable[str]) -> frozenset[str]:
-    return _shop_ids(values)
+    return _id_set("scope.shop_ids", values)
 
 
 @attrs.frozen
