@@ -92,10 +92,36 @@ CASES: list[tuple[str, Call, int, str | None]] = [
         None,
     ),
     (
-        "unknown payment method",
-        lambda w: w.buyer.post("/checkout", json=_checkout(w, payment_method="btc")),
+        "webhook not signed",
+        lambda w: w.api.post("/webhooks/payments/sandbox", content=b"\xff\xfe not json"),
+        400,
+        "invalid_notification",
+    ),
+    (
+        "refund amount a string",
+        lambda w: w.operator.post("/admin/payments/p/refunds", json={"amount": "all", "reason": "x"}),
         400,
         None,
+    ),
+    (
+        "refund without a reason",
+        lambda w: w.operator.post("/admin/payments/p/refunds", json={"amount": 100}),
+        400,
+        None,
+    ),
+    (
+        "refund reason blank",
+        lambda w: w.operator.post(
+            f"/admin/payments/{_paid_payment(w)}/refunds", json={"amount": 100, "reason": " "}
+        ),
+        422,
+        "validation_error",
+    ),
+    (
+        "unknown payment method",
+        lambda w: w.buyer.post("/checkout", json=_checkout(w, payment_method="btc")),
+        422,
+        "validation_error",
     ),
     (
         "sandbox outcome",
@@ -459,3 +485,14 @@ def test_validation_problem_names_nested_field(world: World) -> None:
         world.merchants[0].post(f"/merchant/shops/{world.shop_ids[0]}/products", json=body), 400
     )
     assert problem["field"] == "skus[1].price"
+
+
+def _paid_payment(world: World) -> str:
+    placed = _placed_order(world)
+    payment = world.buyer.ok(
+        "POST", f"/checkouts/{placed['checkout_id']}/payments", 201, json={"gateway": "sandbox"}
+    )
+    world.buyer.ok(
+        "POST", f"/payments/{payment['payment_id']}/sandbox-complete", json={"outcome": "succeeded"}
+    )
+    return str(payment["payment_id"])

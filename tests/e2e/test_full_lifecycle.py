@@ -233,6 +233,14 @@ def test_cash_on_delivery_goes_straight_to_awaiting_shipment(world: World) -> No
         },
     )
     assert shipped["status"] == "shipped"
+    collected = world.merchants[0].ok(
+        "POST", f"/merchant/shops/{world.shop_ids[0]}/orders/{order['id']}/cod-collection", 201
+    )
+    assert (collected["gateway"], collected["status"], collected["amount"]) == (
+        "cod",
+        "succeeded",
+        order["total"],
+    )
     assert buyer.ok("POST", f"/orders/{order['id']}/confirm-receipt")["paid_at"] is not None
 
 

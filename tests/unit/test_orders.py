@@ -39,10 +39,28 @@ def test_cancelling_an_unpaid_order_closes_it_and_releases_stock(marketplace: Ma
     assert (level.on_hand, level.reserved) == (4, 0)
 
 
-def test_a_paid_order_cannot_be_cancelled_in_the_skeleton(marketplace: Marketplace) -> None:
+def test_cancelling_a_paid_order_before_shipment_refunds_and_restocks(marketplace: Marketplace) -> None:
+    s = a_marketplace_with(marketplace, shops=1, stock=4)
+    shop, m = s.shops[0], marketplace
+    order = m.orders.cancel(s.buyer, paid_order(s, quantity=3))
+    assert order.status is OrderStatus.CLOSED
+    level = m.catalog.product(s.operator, shop.product_ids[0]).stock[shop.sku_ids[0]]
+    assert (level.on_hand, level.reserved) == (4, 0)
+    (payment,) = [
+        p for p in m.payments.checkout_payments(s.buyer, order.checkout_id) if p.status.value == "succeeded"
+    ]
+    assert [(r.amount, r.order_id, r.status.value) for r in payment.refunds] == [
+        (order.total, order.id, "succeeded")
+    ]
+
+
+def test_a_shipped_order_cannot_be_cancelled(marketplace: Marketplace) -> None:
     s = a_marketplace_with(marketplace, shops=1)
+    shop, m = s.shops[0], marketplace
+    order_id = paid_order(s)
+    m.orders.ship(shop.staff, shop.id, order_id, "SF", "SF1")
     with pytest.raises(OrderNotCancellable):
-        marketplace.orders.cancel(s.buyer, paid_order(s))
+        m.orders.cancel(s.buyer, order_id)
 
 
 def test_cannot_ship_an_unpaid_order(marketplace: Marketplace) -> None:
@@ -95,6 +113,8 @@ def test_cash_on_delivery_stock_leaves_the_ledger_at_shipment(marketplace: Marke
     m.orders.ship(shop.staff, shop.id, result.orders[0].id, "SF", "SF1")
     level = m.catalog.product(s.operator, shop.product_ids[0]).stock[shop.sku_ids[0]]
     assert (level.on_hand, level.reserved) == (3, 0)
+    payment = m.payments.collect_on_delivery(shop.staff, shop.id, result.orders[0].id)
+    assert (payment.status.value, payment.amount) == ("succeeded", result.orders[0].total)
     order = m.orders.confirm_receipt(s.buyer, result.orders[0].id)
     assert order.status is OrderStatus.COMPLETED and order.is_paid
 

@@ -6,6 +6,7 @@ The memory and SQLAlchemy units of work differ only in the store and stock ledge
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Generic
@@ -41,6 +42,7 @@ from marketcore.domain.catalog.products import Product, ProductStatus
 from marketcore.domain.identity.users import User
 from marketcore.domain.ordering.orders import Checkout, OrderStatus
 from marketcore.domain.ordering.orders import Order as ShopOrder
+from marketcore.domain.payments.inbox import InboxMessage
 from marketcore.domain.payments.payments import Payment
 from marketcore.domain.promotions.promotions import FullReduction
 from marketcore.domain.reviews.reviews import Review
@@ -125,12 +127,44 @@ ORDERS = DocumentSpec(
     },
     keys=lambda o: [f"order-number:{o.number}"],
 )
+
+
+def _payment_keys(payment: Payment) -> list[str]:
+    """The buyer's idempotency key, and while it is open one payment per checkout, gateway and
+    set of orders, so racing starts cannot open two."""
+    keys = (
+        [f"payment-idempotency:{payment.buyer_id}:{payment.idempotency_key}"]
+        if payment.idempotency_key
+        else []
+    )
+    if payment.is_open:
+        orders = hashlib.sha256(",".join(sorted(payment.order_amounts)).encode()).hexdigest()[:32]
+        keys.append(f"open-payment:{payment.checkout_id}:{payment.gateway}:{orders}")
+    return keys
+
+
 PAYMENTS = DocumentSpec(
     "payments",
     Payment,
-    columns=(Column("checkout_id", str), Column("status", str)),
-    extract=lambda p: {"checkout_id": p.checkout_id, "status": p.status.value},
-    keys=lambda p: [f"payment-idempotency:{p.buyer_id}:{p.idempotency_key}"] if p.idempotency_key else [],
+    columns=(
+        Column("checkout_id", str),
+        Column("status", str),
+        Column("check_at", int),
+        Column("flagged", bool),
+    ),
+    extract=lambda p: {
+        "checkout_id": p.checkout_id,
+        "status": p.status.value,
+        "check_at": _millis(p.check_at) if p.check_at else None,
+        "flagged": True if p.review else None,
+    },
+    keys=lambda p: _payment_keys(p),
+)
+PAYMENT_INBOX = DocumentSpec(
+    "payment_inbox",
+    InboxMessage,
+    columns=(Column("gateway", str), Column("due_at", int)),
+    extract=lambda m: {"gateway": m.gateway, "due_at": _millis(m.due_at) if m.due_at else None},
 )
 REVIEWS = DocumentSpec(
     "reviews",
@@ -158,6 +192,7 @@ ALL_SPECS: list[DocumentSpec[Any]] = [
     CHECKOUTS,
     ORDERS,
     PAYMENTS,
+    PAYMENT_INBOX,
     REVIEWS,
     BLACKLIST,
     RISK_RECORDS,
@@ -320,6 +355,25 @@ class PaymentRepository(DocumentRepository[Payment]):
     def get_by_idempotency_key(self, buyer_id: str, key: str) -> Payment | None:
         return self._store.get_by_key(self._spec, f"payment-idempotency:{buyer_id}:{key}")
 
+    def claim_due_checks(self, now: datetime, limit: int) -> list[Payment]:
+        return self._store.find(
+            self._spec,
+            [Between("check_at", None, _millis(now))],
+            (Order("check_at", False),),
+            limit,
+            lock="skip",
+        )
+
+    def flagged(self, page: PageRequest) -> Page[Payment]:
+        return self._page([Eq("flagged", True)], page, (Order("id", False),))
+
+
+class InboxRepository(DocumentRepository[InboxMessage]):
+    def claim_due(self, now: datetime, limit: int) -> list[InboxMessage]:
+        return self._store.find(
+            self._spec, [Between("due_at", None, _millis(now))], (Order("due_at", False),), limit, lock="skip"
+        )
+
 
 class ReviewRepository(DocumentRepository[Review]):
     def get_for_line(self, order_line_id: str) -> Review | None:
@@ -392,6 +446,7 @@ class Repositories:
     checkouts: ordering_ports.CheckoutRepository
     orders: ordering_ports.OrderRepository
     payments: payments_ports.PaymentRepository
+    inbox: payments_ports.InboxRepository
     reviews: reviews_ports.ReviewRepository
     blacklist: risk_ports.BlacklistRepository
     risk_records: risk_ports.RiskRecordRepository
@@ -408,6 +463,7 @@ class Repositories:
         self.checkouts = CheckoutRepository(store, CHECKOUTS)
         self.orders = OrderRepository(store, ORDERS)
         self.payments = PaymentRepository(store, PAYMENTS)
+        self.inbox = InboxRepository(store, PAYMENT_INBOX)
         self.reviews = ReviewRepository(store, REVIEWS)
         self.blacklist = BlacklistRepository(store, BLACKLIST)
         self.risk_records = RiskRecordRepository(store, RISK_RECORDS)

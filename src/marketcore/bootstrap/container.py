@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from dependency_injector import containers, providers
 from sqlalchemy.engine import Engine
 
 from marketcore.adapters.clock import SystemClock
-from marketcore.adapters.gateways.cod import CashOnDeliveryGateway
-from marketcore.adapters.gateways.sandbox import SandboxGateway
 from marketcore.adapters.memory.store import MemoryDatabase
 from marketcore.adapters.memory.unit_of_work import MemoryUnitOfWork
 from marketcore.adapters.messaging.memory import InMemoryEventPublisher
@@ -26,10 +23,14 @@ from marketcore.application.identity.ports import IdentityUnitOfWork
 from marketcore.application.identity.services import IdentityService
 from marketcore.application.ordering.checkout import CheckoutService
 from marketcore.application.ordering.due_work import DueWorkService
+from marketcore.application.ordering.inbox import PaymentInbox
 from marketcore.application.ordering.ledger import LedgerService
 from marketcore.application.ordering.orders import OrderService
+from marketcore.application.ordering.payment_timing import PaymentTimings
 from marketcore.application.ordering.payments import PaymentService
 from marketcore.application.ordering.ports import OrderingUnitOfWork
+from marketcore.application.ordering.reconciliation import PaymentReconciler
+from marketcore.application.ordering.refunds import RefundSender
 from marketcore.application.payments.ports import PaymentGateway
 from marketcore.application.promotions.ports import PromotionsUnitOfWork
 from marketcore.application.promotions.services import PromotionsService
@@ -44,12 +45,8 @@ from marketcore.application.shared.ports import EventPublisher, OutboxUnitOfWork
 from marketcore.application.shared.relay import OutboxRelay
 from marketcore.application.shops.ports import ShopsUnitOfWork
 from marketcore.application.shops.services import ShopsService
+from marketcore.bootstrap.gateways import build_gateway
 from marketcore.bootstrap.settings import Settings
-
-GATEWAYS: dict[str, Callable[[], PaymentGateway]] = {
-    SandboxGateway.code: SandboxGateway,
-    CashOnDeliveryGateway.code: CashOnDeliveryGateway,
-}
 
 
 class SqlAlchemyMarketUnitOfWork(Repositories, SqlAlchemyUnitOfWork):
@@ -124,7 +121,17 @@ def make_memory(settings: Settings) -> MemoryDatabase | None:
 
 
 def enabled_gateways(settings: Settings) -> dict[str, PaymentGateway]:
-    return {code: GATEWAYS[code]() for code in settings.payment_gateways}
+    return {
+        code: build_gateway(code, settings.gateway_options.get(code, {}), settings.secret_key)
+        for code in settings.payment_gateways
+    }
+
+
+def payment_timings(settings: Settings) -> PaymentTimings:
+    return PaymentTimings(
+        first_check=timedelta(minutes=settings.payment_check_minutes),
+        give_up_after=timedelta(hours=settings.payment_give_up_hours),
+    )
 
 
 def make_publisher(settings: Settings) -> EventPublisher:
@@ -162,10 +169,16 @@ class Container(containers.DeclarativeContainer):
     checkout = providers.Singleton(CheckoutService, uow, clock, gateways, risk_engine, payment_window)
     receipt_window = providers.Callable(lambda s: timedelta(days=s.auto_complete_days), settings)
     receipt_extension = providers.Callable(lambda s: timedelta(days=s.receipt_extension_days), settings)
-    orders = providers.Singleton(OrderService, uow, clock, receipt_window, receipt_extension)
-    due_work = providers.Singleton(DueWorkService, uow, clock)
+    timings = providers.Singleton(payment_timings, settings)
+    refunds = providers.Singleton(RefundSender, uow, clock, gateways, timings)
+    inbox = providers.Singleton(PaymentInbox, uow, clock, gateways, timings, refunds)
+    reconciler = providers.Singleton(PaymentReconciler, uow, clock, gateways, timings, refunds)
+    orders = providers.Singleton(
+        OrderService, uow, clock, receipt_window, receipt_extension, timings, refunds
+    )
+    due_work = providers.Singleton(DueWorkService, uow, clock, inbox, reconciler)
     ledger = providers.Singleton(LedgerService, uow, clock)
-    payments = providers.Singleton(PaymentService, uow, clock, gateways)
+    payments = providers.Singleton(PaymentService, uow, clock, gateways, timings, refunds, inbox)
     reviews = providers.Singleton(ReviewService, uow, clock)
     risk = providers.Singleton(RiskService, uow, clock, risk_engine)
     relay = providers.Singleton(

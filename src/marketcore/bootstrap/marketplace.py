@@ -11,6 +11,7 @@ from marketcore.application.catalog.services import CatalogService
 from marketcore.application.identity.services import IdentityService
 from marketcore.application.ordering.checkout import CheckoutService
 from marketcore.application.ordering.due_work import DueWorkService
+from marketcore.application.ordering.inbox import PaymentInbox
 from marketcore.application.ordering.ledger import LedgerService
 from marketcore.application.ordering.orders import OrderService
 from marketcore.application.ordering.payments import PaymentService
@@ -44,6 +45,7 @@ class Marketplace:
         self.due_work: DueWorkService = container.due_work()
         self.ledger: LedgerService = container.ledger()
         self.payments: PaymentService = container.payments()
+        self.inbox: PaymentInbox = container.inbox()  # provider notifications: ``receive``
         self.reviews: ReviewService = container.reviews()
         self.risk: RiskService = container.risk()
         self.events: EventBus = container.events()  # subscribe in-process handlers here

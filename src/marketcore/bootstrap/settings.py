@@ -8,10 +8,10 @@ from typing import Any
 
 import attrs
 
-from marketcore.domain.shared.errors import MarketcoreError
+from marketcore.domain.shared.errors import InvalidInput, MarketcoreError
 
 PREFIX = "MARKETCORE_"
-KNOWN_GATEWAYS = ("sandbox", "cod")
+DEFAULT_GATEWAYS = ("sandbox", "cod")
 DEV_SECRET = "marketcore-development-secret-do-not-use-in-production"
 
 
@@ -33,6 +33,21 @@ def _int(key: str, raw: object, low: int, high: int) -> int:
     return value
 
 
+def _gateway_options(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """``MARKETCORE_STRIPE_API_KEY=x`` -> ``{"stripe": {"api_key": "x"}}``, for each registered gateway."""
+    from marketcore.bootstrap.gateways import GATEWAYS
+
+    options: dict[str, dict[str, str]] = {}
+    for code in GATEWAYS:
+        prefix = f"{PREFIX}{code.upper()}_"
+        found = {
+            name.removeprefix(prefix).lower(): value for name, value in env.items() if name.startswith(prefix)
+        }
+        if found:
+            options[code] = found
+    return options
+
+
 def _bool(key: str, raw: object) -> bool:
     text = str(raw).strip().lower()
     if text in ("1", "true", "yes", "on"):
@@ -50,8 +65,12 @@ class Settings:
     environment: str = "development"  # or "production"
     secret_key: str = DEV_SECRET  # signs access tokens
     token_ttl_seconds: int = 86_400
-    payment_gateways: tuple[str, ...] = KNOWN_GATEWAYS
+    payment_gateways: tuple[str, ...] = DEFAULT_GATEWAYS
+    # Per gateway code, its options from MARKETCORE_<CODE>_<KEY> (secrets among them: never shown).
+    gateway_options: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict, repr=False)
     payment_window_minutes: int = 30
+    payment_check_minutes: int = 5  # an unsettled online payment is first asked about this old
+    payment_give_up_hours: int = 24  # and cancelled here if still unsettled this old
     auto_complete_days: int = 10  # shipped orders complete by themselves this long after shipment
     receipt_extension_days: int = 3  # how far a buyer may push that back, once
     worker_interval_seconds: int = 5
@@ -74,12 +93,15 @@ class Settings:
         raw: dict[str, Any] = {
             field.name: env[PREFIX + field.name.upper()]
             for field in attrs.fields(cls)
-            if PREFIX + field.name.upper() in env
+            if PREFIX + field.name.upper() in env and field.name != "gateway_options"
         }
+        raw["gateway_options"] = _gateway_options(env)
         for key, value in overrides.items():
             if key not in attrs.fields_dict(cls):
                 raise InvalidSettings(key, "unknown setting")
-            if value is not None:
+            if key == "gateway_options" and value is not None:
+                raw[key] = {**raw[key], **{code: dict(options) for code, options in value.items()}}
+            elif value is not None:
                 raw[key] = value
         return cls._validated(raw)
 
@@ -104,13 +126,24 @@ class Settings:
         values["secret_key"] = secret
         if "token_ttl_seconds" in raw:
             values["token_ttl_seconds"] = _int("token_ttl_seconds", raw["token_ttl_seconds"], 60, 2_592_000)
+        from marketcore.bootstrap.gateways import GATEWAYS, build_gateway  # the registry imports adapters
+
         if "payment_gateways" in raw:
             given = raw["payment_gateways"]
             codes = [c.strip() for c in (given.split(",") if isinstance(given, str) else given) if c.strip()]
-            unknown = [c for c in codes if c not in KNOWN_GATEWAYS]
+            unknown = [c for c in codes if c not in GATEWAYS]
             if unknown or not codes:
-                raise InvalidSettings("payment_gateways", f"choose from {', '.join(KNOWN_GATEWAYS)}")
+                raise InvalidSettings("payment_gateways", f"choose from {', '.join(sorted(GATEWAYS))}")
             values["payment_gateways"] = tuple(dict.fromkeys(codes))
+        values["gateway_options"] = raw.get("gateway_options", {})
+        for code in values.get("payment_gateways", DEFAULT_GATEWAYS):
+            try:  # built once here only to check the options: the bad key is named at start-up
+                build_gateway(code, values["gateway_options"].get(code, {}), values["secret_key"])
+            except InvalidInput as error:
+                raise InvalidSettings(error.field, error.detail.removeprefix(f"{error.field}: ")) from None
+        for key, high in (("payment_check_minutes", 1440), ("payment_give_up_hours", 720)):
+            if key in raw:
+                values[key] = _int(key, raw[key], 1, high)
         if "payment_window_minutes" in raw:
             values["payment_window_minutes"] = _int(
                 "payment_window_minutes", raw["payment_window_minutes"], 1, 10_080

@@ -34,7 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     operator.add_argument("--password", required=True)
     operator.add_argument("--name", default="Operator")
 
-    worker = commands.add_parser("worker", help="do due work (order timers) in a loop; run any number")
+    worker = commands.add_parser(
+        "worker", help="do due work (order timers, payment checks, refunds) in a loop; run any number"
+    )
     worker.add_argument("--once", action="store_true", help="one pass, then exit")
 
     ledger = commands.add_parser("ledger", help="stock ledger")
@@ -111,7 +113,7 @@ def _worker(*, once: bool) -> int:
         while not stop.is_set():
             report = marketplace.due_work.run_due_work()
             if report.total:
-                print(f"closed {report.closed_unpaid} unpaid, completed {report.completed}", flush=True)
+                print(report, flush=True)
             if once:
                 break
             stop.wait(interval)

@@ -1,4 +1,8 @@
-"""Cash on delivery: orders ship unpaid and are paid at the door."""
+"""Cash on delivery: orders ship unpaid and are paid at the door.
+
+The shop (or the carrier's remittance, recorded by an operator) records the collection, which
+creates a succeeded payment for the order; a parcel refused at the door closes the order and its
+units return to stock (``PaymentService.collect_on_delivery`` / ``refuse_on_delivery``)."""
 
 from __future__ import annotations
 
@@ -43,7 +47,8 @@ class CashOnDeliveryGateway:
         return RefundDeclined("cash on delivery is refunded by the shop in cash")
 
     def query(self, query: PaymentQuery) -> ProviderPayment:
-        # TODO(issue 4): report the provider-side state once the cod keeps one.
+        """No provider holds cash on delivery: the shop records the collection itself, so a
+        payment here is never unsettled and this answer (still pending) is never acted on."""
         return ProviderPayment(query.payment_id, ProviderStatus.PENDING, None, query.amount)
 
     def parse_notification(self, raw: RawNotification) -> Notification:

@@ -1,6 +1,8 @@
 """Work nobody asks for: closing orders unpaid at their deadline, completing shipped orders whose
-receipt window has passed. ``run_due_work(now)`` does whatever is due, idempotently; any number of
-workers may run it side by side (each batch is claimed with SKIP LOCKED on PostgreSQL)."""
+receipt window has passed, processing payment notifications left due, asking providers about
+payments whose notification never came and sending refunds nobody sent. ``run_due_work(now)``
+does whatever is due, idempotently; any number of workers may run it side by side (each batch is
+claimed with SKIP LOCKED on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,10 @@ from datetime import datetime
 
 import attrs
 
+from marketcore.application.ordering.inbox import PaymentInbox
 from marketcore.application.ordering.ports import OrderingUnitOfWork
+from marketcore.application.ordering.reconciliation import PaymentReconciler, ReconcileReport
+from marketcore.application.shared.ports import Clock, UnitOfWorkFactory
 from marketcore.application.shared.services import Service
 from marketcore.domain.ordering.orders import OrderStatus
 
@@ -19,16 +24,50 @@ BATCH = 100
 class DueWorkReport:
     closed_unpaid: int = 0
     completed: int = 0
+    notifications: int = 0  # payment notifications processed on a retry
+    payments: ReconcileReport = attrs.field(factory=ReconcileReport)
 
     def __add__(self, other: DueWorkReport) -> DueWorkReport:
-        return DueWorkReport(self.closed_unpaid + other.closed_unpaid, self.completed + other.completed)
+        return DueWorkReport(
+            self.closed_unpaid + other.closed_unpaid,
+            self.completed + other.completed,
+            self.notifications + other.notifications,
+            self.payments + other.payments,
+        )
 
     @property
     def total(self) -> int:
-        return self.closed_unpaid + self.completed
+        p = self.payments
+        return (
+            self.closed_unpaid
+            + self.completed
+            + self.notifications
+            + p.queried
+            + p.refunds_sent
+            + p.abandoned
+        )
+
+    def __str__(self) -> str:
+        p = self.payments
+        return (
+            f"closed {self.closed_unpaid} unpaid, completed {self.completed}, "
+            f"notifications {self.notifications}, payments queried {p.queried} (settled {p.settled}, "
+            f"abandoned {p.abandoned}), refunds sent {p.refunds_sent}"
+        )
 
 
 class DueWorkService(Service[OrderingUnitOfWork]):
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory[OrderingUnitOfWork],
+        clock: Clock,
+        inbox: PaymentInbox,
+        reconciler: PaymentReconciler,
+    ) -> None:
+        super().__init__(uow, clock)
+        self._inbox = inbox
+        self._reconciler = reconciler
+
     def run_due_work(self, now: datetime | None = None) -> DueWorkReport:
         """Process everything due at ``now`` (default: the clock), batch by batch, until none is left."""
         now = now or self._clock.now()
@@ -37,7 +76,10 @@ class DueWorkService(Service[OrderingUnitOfWork]):
             batch = self._run_batch(now)
             report += batch
             if batch.total < BATCH:
-                return report
+                break
+        return report + DueWorkReport(
+            notifications=self._inbox.process_due(now), payments=self._reconciler.run(now)
+        )
 
     def _run_batch(self, now: datetime) -> DueWorkReport:
         closed = completed = 0

@@ -1,19 +1,22 @@
-"""Order life after checkout: reading, cancelling, shipping, confirming receipt."""
+"""Order life after checkout: reading, cancelling (with a refund once paid), shipping, confirming receipt."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from marketcore.application.ordering.payment_timing import PaymentTimings
 from marketcore.application.ordering.ports import OrderingUnitOfWork
+from marketcore.application.ordering.refunds import RefundSender
 from marketcore.application.shared.ids import new_id
 from marketcore.application.shared.ports import Clock, Page, PageRequest, UnitOfWorkFactory
 from marketcore.application.shared.services import Service
 from marketcore.application.shops.services import staff_shop
 from marketcore.domain.inventory.stock import InsufficientStock
 from marketcore.domain.ordering.orders import Order, OrderStatus
+from marketcore.domain.payments.payments import PaymentStatus
 from marketcore.domain.shared.actors import Actor
-from marketcore.domain.shared.errors import NotFound
+from marketcore.domain.shared.errors import ConcurrencyConflict, NotFound
 
 
 def release_stock(uow: OrderingUnitOfWork, order_id: str, held: Mapping[str, int], now: datetime) -> None:
@@ -29,10 +32,14 @@ class OrderService(Service[OrderingUnitOfWork]):
         clock: Clock,
         receipt_window: timedelta,
         receipt_extension: timedelta,
+        timings: PaymentTimings,
+        refunds: RefundSender,
     ) -> None:
         super().__init__(uow, clock)
         self._receipt_window = receipt_window
         self._receipt_extension = receipt_extension
+        self._timings = timings
+        self._refunds = refunds
 
     def buyer_orders(self, actor: Actor, status: OrderStatus | None, page: PageRequest) -> Page[Order]:
         buyer_id = actor.require_user()
@@ -60,15 +67,45 @@ class OrderService(Service[OrderingUnitOfWork]):
             return order
 
     def cancel(self, actor: Actor, order_id: str, reason: str = "cancelled by buyer") -> Order:
-        """Close an unpaid order before shipment and release its reserved stock."""
+        """Close an order before shipment. An unpaid one releases its reserved stock; a paid one
+        puts the units it took back on the shelf and its share of the payment is refunded."""
         buyer_id = actor.require_user()
         now = self._clock.now()
         with self._uow() as uow:
+            order = uow.orders.get(order_id)
+            if order is None or order.buyer_id != buyer_id:
+                raise NotFound("order", order_id)
+            # Lock the payment before the order, as capture does, so the two never deadlock.
+            payment = next(
+                (
+                    p
+                    for p in uow.payments.for_checkout(order.checkout_id)
+                    if p.status is PaymentStatus.SUCCEEDED and order.id in p.order_amounts
+                ),
+                None,
+            )
+            if payment is not None:
+                payment = uow.payments.get(payment.id, lock=True)
             order = self._buyer_order(uow, buyer_id, order_id)
-            held = order.reserved_quantities()
+            if order.is_paid and payment is None:
+                raise ConcurrencyConflict("the order was paid meanwhile; try again")
+            held, taken = order.reserved_quantities(), order.taken_quantities()
             order.cancel(buyer_id, reason, now)
             release_stock(uow, order.id, held, now)
+            for sku_id in sorted(taken):
+                uow.stock.restock(
+                    sku_id, taken[sku_id], "order cancelled after payment", f"order:{order.id}", now
+                )
+            if payment is not None and order.is_paid:
+                refundable = payment.refundable_for(order.id)
+                if refundable.amount:
+                    payment.refund(
+                        new_id(), refundable, reason, now, order_id=order.id, requested_by=buyer_id
+                    )
+                self._timings.reschedule(payment, now)
             uow.commit()
+        if payment is not None:
+            self._refunds.send([payment.id])
         return order
 
     def confirm_receipt(self, actor: Actor, order_id: str) -> Order:

@@ -1,17 +1,26 @@
-"""Paying a checkout: start a payment with a gateway, then settle the orders when it succeeds."""
+"""Paying a checkout and giving money back: start a payment with a gateway, refunds, cash on delivery.
+
+Providers are never called inside a database transaction: a payment is written first, created at
+the provider after commit (idempotently, keyed by its id), and the answer saved in a second
+transaction; refunds are written pending and sent after commit by ``RefundSender``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 
+from marketcore.application.ordering.capture import refund_order
+from marketcore.application.ordering.inbox import PaymentInbox
+from marketcore.application.ordering.payment_timing import PaymentTimings
 from marketcore.application.ordering.ports import OrderingUnitOfWork
-from marketcore.application.payments.ports import PaymentGateway
+from marketcore.application.ordering.refunds import RefundSender
+from marketcore.application.payments.ports import PaymentGateway, SimulatedPayments
 from marketcore.application.shared.ids import new_id
-from marketcore.application.shared.ports import Clock, UnitOfWorkFactory
+from marketcore.application.shared.ports import Clock, Page, PageRequest, UnitOfWorkFactory
 from marketcore.application.shared.services import Service
+from marketcore.application.shops.services import staff_shop
 from marketcore.domain.ordering.orders import Checkout, Order, OrderStatus
-from marketcore.domain.payments.payments import Payment, PaymentRequest, RefundRequest
+from marketcore.domain.payments.payments import Payment, PaymentNotRefundable, PaymentRequest, Refund
 from marketcore.domain.shared.actors import Actor
 from marketcore.domain.shared.errors import (
     AlreadyExists,
@@ -35,20 +44,30 @@ class PaymentService(Service[OrderingUnitOfWork]):
         uow: UnitOfWorkFactory[OrderingUnitOfWork],
         clock: Clock,
         gateways: Mapping[str, PaymentGateway],
+        timings: PaymentTimings,
+        refunds: RefundSender,
+        inbox: PaymentInbox,
     ) -> None:
         super().__init__(uow, clock)
         self._gateways = gateways
+        self._timings = timings
+        self._refunds = refunds
+        self._inbox = inbox
 
     @property
     def sandbox_enabled(self) -> bool:
         return SANDBOX in self._gateways
 
+    @property
+    def gateway_codes(self) -> list[str]:
+        return sorted(self._gateways)
+
     def start(
         self, actor: Actor, checkout_id: str, gateway_code: str, idempotency_key: str | None = None
     ) -> Payment:
         """Start paying every unpaid order of the checkout; an open payment with the same gateway
-        is returned again rather than duplicated. A reused idempotency key returns its payment,
-        or is refused if it was used for another checkout or gateway."""
+        for the same orders is returned again rather than duplicated. A reused idempotency key
+        returns its payment, or is refused if it was used for another checkout or gateway."""
         buyer_id = actor.require_user()
         gateway = self._gateways.get(gateway_code)
         if gateway is None or gateway.pays_on_delivery:
@@ -57,46 +76,83 @@ class PaymentService(Service[OrderingUnitOfWork]):
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= 100:
             raise InvalidInput("Idempotency-Key", "must be 1 to 100 characters")
         try:
-            return self._start(buyer_id, checkout_id, gateway, idempotency_key)
+            payment, request = self._open(buyer_id, checkout_id, gateway, idempotency_key)
         except AlreadyExists:
-            if idempotency_key is None:
-                raise
-            return self._start(buyer_id, checkout_id, gateway, idempotency_key)  # the racing twin won
-
-    def _start(
-        self, buyer_id: str, checkout_id: str, gateway: PaymentGateway, idempotency_key: str | None
-    ) -> Payment:
-        gateway_code = gateway.code
+            # A racing twin (same key, or same checkout and gateway) committed first: take its payment.
+            payment, request = self._open(buyer_id, checkout_id, gateway, idempotency_key)
+        if request is None:
+            return payment
+        outcome = gateway.create(request)  # GatewayUnavailable: the payment stays open, a retry resumes
         now = self._clock.now()
         with self._uow() as uow:
-            if idempotency_key is not None:
-                earlier = uow.payments.get_by_idempotency_key(buyer_id, idempotency_key)
-                if earlier is not None:
-                    if (earlier.checkout_id, earlier.gateway) != (checkout_id, gateway_code):
-                        raise IdempotencyConflict("this Idempotency-Key was used with a different request")
-                    return earlier
-            checkout = self._checkout(uow, buyer_id, checkout_id)
-            covered = self._awaiting_payment(checkout, uow.orders.for_checkout(checkout.id))
-            for payment in uow.payments.for_checkout(checkout.id):
-                if payment.is_open and payment.gateway == gateway_code and payment.order_amounts == covered:
-                    return payment
-            due = Money(sum(covered.values()), checkout.amount_due.currency)
-            payment = Payment(
-                new_id(),
-                checkout_id,
-                buyer_id,
-                gateway_code,
-                due,
-                now,
-                idempotency_key=idempotency_key,
-                order_amounts=covered,
-            )
-            payment.started(
-                gateway.create(PaymentRequest(payment.id, checkout.id, due, f"checkout {checkout.id}")), now
-            )
-            uow.payments.add(payment)
+            saved = uow.payments.get(payment.id, lock=True)
+            if saved is None:
+                raise NotFound("payment", payment.id)
+            saved.started(outcome, now)
+            self._timings.reschedule(saved, now)
             uow.commit()
-        return payment
+        return saved
+
+    def _open(
+        self, buyer_id: str, checkout_id: str, gateway: PaymentGateway, idempotency_key: str | None
+    ) -> tuple[Payment, PaymentRequest | None]:
+        """The payment to continue with, and the provider request still to make for it (None when
+        the provider already answered for it)."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            payment = self._existing(uow, buyer_id, checkout_id, gateway.code, idempotency_key)
+            if payment is None:
+                checkout = self._checkout(uow, buyer_id, checkout_id)
+                orders = [
+                    o for o in uow.orders.for_checkout(checkout.id) if o.status is OrderStatus.PENDING_PAYMENT
+                ]
+                if not orders:
+                    raise CheckoutNotPayable(f"checkout {checkout.id} has no order awaiting payment")
+                covered = {o.id: o.total.amount for o in orders}
+                for open_payment in uow.payments.for_checkout(checkout.id):
+                    if open_payment.is_open and open_payment.gateway == gateway.code:
+                        if open_payment.order_amounts == covered:
+                            payment = open_payment
+                            break
+                        open_payment.cancel("superseded: the checkout's unpaid orders changed", now)
+                        self._timings.reschedule(open_payment, now)
+                if payment is None:
+                    payment = Payment(
+                        new_id(),
+                        checkout_id,
+                        buyer_id,
+                        gateway.code,
+                        Money(sum(covered.values()), checkout.amount_due.currency),
+                        now,
+                        idempotency_key=idempotency_key,
+                        order_amounts=covered,
+                    )
+                    self._timings.reschedule(payment, now)
+                    uow.payments.add(payment)
+                    deadline = min((o.payment_deadline for o in orders if o.payment_deadline), default=None)
+                    request = PaymentRequest(
+                        payment.id, checkout_id, payment.amount, f"checkout {checkout_id}", deadline
+                    )
+                    uow.commit()
+                    return payment, request
+                uow.commit()
+            if payment.is_open and payment.provider_reference is None:
+                # Written, but the provider's answer never saved (it failed or the process died): ask again.
+                return payment, PaymentRequest(
+                    payment.id, payment.checkout_id, payment.amount, f"checkout {payment.checkout_id}"
+                )
+            return payment, None
+
+    @staticmethod
+    def _existing(
+        uow: OrderingUnitOfWork, buyer_id: str, checkout_id: str, gateway: str, key: str | None
+    ) -> Payment | None:
+        if key is None:
+            return None
+        earlier = uow.payments.get_by_idempotency_key(buyer_id, key)
+        if earlier is not None and (earlier.checkout_id, earlier.gateway) != (checkout_id, gateway):
+            raise IdempotencyConflict("this Idempotency-Key was used with a different request")
+        return earlier
 
     def payment(self, actor: Actor, payment_id: str) -> Payment:
         buyer_id = actor.require_user()
@@ -106,83 +162,128 @@ class PaymentService(Service[OrderingUnitOfWork]):
             raise NotFound("payment", payment_id)
         return payment
 
+    def checkout_payments(self, actor: Actor, checkout_id: str) -> list[Payment]:
+        """Every payment of a checkout, oldest first: its buyer's and operators' to see."""
+        user_id = actor.require_user()
+        with self._reader() as uow:
+            checkout = uow.checkouts.get(checkout_id)
+            if checkout is None or (checkout.buyer_id != user_id and not actor.is_operator):
+                raise NotFound("checkout", checkout_id)
+            return uow.payments.for_checkout(checkout_id)
+
+    def flagged(self, actor: Actor, page: PageRequest) -> Page[Payment]:
+        """Payments an operator must review (a provider reported another amount or currency)."""
+        actor.require_operator()
+        with self._reader() as uow:
+            return uow.payments.flagged(page)
+
     def complete_sandbox(self, actor: Actor, payment_id: str, succeeded: bool) -> Payment:
-        """The sandbox gateway's stand-in for a provider notification."""
+        """Play the sandbox's buyer: the sandbox answers with the notification a provider would
+        send, which goes through the inbox like any other."""
         buyer_id = actor.require_user()
+        sandbox = self._gateways.get(SANDBOX)
+        with self._reader() as uow:
+            payment = uow.payments.get(payment_id)
+        if (
+            payment is None
+            or payment.buyer_id != buyer_id
+            or payment.gateway != SANDBOX
+            or not isinstance(sandbox, SimulatedPayments)
+        ):
+            raise NotFound("payment", payment_id)
+        raw = sandbox.settle(payment_id, payment.amount, succeeded)
+        self._inbox.receive(SANDBOX, raw.headers, raw.body)
+        return self.payment(actor, payment_id)
+
+    def refund(
+        self,
+        actor: Actor,
+        payment_id: str,
+        amount: int,
+        reason: str,
+        order_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Refund:
+        """An operator gives back part or all of what a payment captured, against one of its
+        orders (which may be omitted when it paid only one). A retry with the same idempotency key
+        returns the first refund; the same key for another refund is refused."""
+        operator = actor.require_operator()
+        if idempotency_key is not None and not 1 <= len(idempotency_key) <= 100:
+            raise InvalidInput("Idempotency-Key", "must be 1 to 100 characters")
+        if not reason.strip() or len(reason) > 200:
+            raise InvalidInput("reason", "1 to 200 characters")
         now = self._clock.now()
         with self._uow() as uow:
             payment = uow.payments.get(payment_id, lock=True)
-            if payment is None or payment.buyer_id != buyer_id or payment.gateway != SANDBOX:
+            if payment is None:
                 raise NotFound("payment", payment_id)
-            if not succeeded:
-                payment.fail("declined in the sandbox", now)
-                uow.commit()
-                return payment
-            self._captured(uow, payment, now)
+            gateway = self._gateways.get(payment.gateway)
+            if gateway is not None and gateway.pays_on_delivery:
+                raise PaymentNotRefundable("cash on delivery is refunded by the shop, in cash")
+            if order_id is None:
+                if len(payment.order_amounts) != 1:
+                    raise InvalidInput("order_id", "required: this payment paid several orders")
+                order_id = next(iter(payment.order_amounts))
+            if idempotency_key is not None:
+                earlier = payment.refund_by_key(idempotency_key)
+                if earlier is not None:
+                    if (earlier.amount.amount, earlier.order_id) != (amount, order_id):
+                        raise IdempotencyConflict("this Idempotency-Key was used for another refund")
+                    return earlier
+            order = uow.orders.get(order_id, lock=True)
+            if order is None or order_id not in payment.order_amounts:
+                raise InvalidInput("order_id", "this payment did not pay that order")
+            money = Money(amount, payment.amount.currency)
+            refund = refund_order(uow, payment, order, money, reason.strip(), operator, now, idempotency_key)
+            self._timings.reschedule(payment, now)
+            uow.commit()
+        self._refunds.send([payment_id])
+        return next(r for r in self.payment(actor, payment_id).refunds if r.id == refund.id)
+
+    def collect_on_delivery(self, actor: Actor, shop_id: str, order_id: str) -> Payment:
+        """The shop (or its carrier's remittance) records the cash taken at the door: a succeeded
+        cash-on-delivery payment for the order, which marks it paid."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            if not actor.is_operator:  # operators record carriers' remittances
+                staff_shop(uow.shops, actor, shop_id)
+            order = self._cod_order(uow, shop_id, order_id)
+            order.collected_on_delivery(str(actor.user_id), now)
+            payment = Payment(
+                new_id(),
+                order.checkout_id,
+                order.buyer_id,
+                order.payment_method,
+                order.total,
+                now,
+                provider_reference=f"cod_{order.id}",
+                order_amounts={order.id: order.total.amount},
+            )
+            payment.succeed(now)
+            uow.payments.add(payment)
             uow.commit()
         return payment
 
-    def _captured(self, uow: OrderingUnitOfWork, payment: Payment, now: datetime) -> None:
-        """The provider took the money. Orders still awaiting payment are paid and their stock
-        leaves the shelf; an order closed meanwhile (late payment) or whose deduct-on-payment stock
-        is gone is refunded its share automatically, and in the second case closed."""
-        payment.succeed(now)
-        orders = {
-            o.id: o
-            for o in uow.orders.for_checkout(payment.checkout_id, lock=True)
-            if o.id in payment.order_amounts
-        }
-        pending = {oid: o for oid, o in orders.items() if o.status is OrderStatus.PENDING_PAYMENT}
-        sold_out = self._take_stock(uow, list(pending.values()), now)
-        for order_id in sorted(payment.order_amounts):
-            order = orders.get(order_id)
-            if order is not None and order_id in pending and order_id not in sold_out:
-                order.mark_paid(now)
-                continue
-            if order is not None and order_id in sold_out:
-                order.close("system", "out of stock at payment", now)
-                reason = "out of stock at payment"
-            else:
-                reason = "order no longer awaiting payment"
-            amount = Money(payment.order_amounts[order_id], payment.amount.currency)
-            self._refund(payment, amount, f"{reason} ({order_id})", now)
+    def refuse_on_delivery(self, actor: Actor, shop_id: str, order_id: str, reason: str) -> Order:
+        """The buyer refused a cash-on-delivery parcel: the order closes and the goods return to stock."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            staff_shop(uow.shops, actor, shop_id)
+            order = self._cod_order(uow, shop_id, order_id)
+            returned = order.refused_on_delivery(str(actor.user_id), reason, now)
+            for sku_id in sorted(returned):
+                uow.stock.restock(sku_id, returned[sku_id], "refused on delivery", f"order:{order.id}", now)
+            uow.commit()
+        return order
 
-    @staticmethod
-    def _take_stock(uow: OrderingUnitOfWork, orders: list[Order], now: datetime) -> set[str]:
-        """Deduct deduct-on-payment lines, then commit or release reserved ones, each pass in SKU
-        order. Returns the orders whose stock ran out; their partial deductions are put back."""
-        lines = sorted(
-            (line.sku_id, line.quantity, o.id, line.holds_stock) for o in orders for line in o.lines
-        )
-        sold_out: set[str] = set()
-        deducted: list[tuple[str, int, str]] = []
-        for sku_id, quantity, order_id, holds in lines:
-            if holds or order_id in sold_out:
-                continue
-            if uow.stock.deduct(sku_id, quantity, f"order:{order_id}", now):
-                deducted.append((sku_id, quantity, order_id))
-            else:
-                sold_out.add(order_id)
-        for sku_id, quantity, order_id in deducted:
-            if order_id in sold_out:
-                uow.stock.restock(
-                    sku_id, quantity, "deduction undone: order out of stock", f"order:{order_id}", now
-                )
-        for sku_id, quantity, order_id, holds in lines:
-            if not holds:
-                continue
-            if order_id in sold_out:
-                uow.stock.release(sku_id, quantity, f"order:{order_id}", now)
-            else:
-                uow.stock.commit(sku_id, quantity, f"order:{order_id}", now)
-        return sold_out
-
-    def _refund(self, payment: Payment, amount: Money, reason: str, now: datetime) -> None:
-        refund = payment.refund(new_id(), amount, reason, now)
-        outcome = self._gateways[payment.gateway].refund(
-            RefundRequest(refund.id, payment.id, payment.provider_reference, amount, reason)
-        )
-        payment.refund_settled(refund.id, outcome, now)
+    def _cod_order(self, uow: OrderingUnitOfWork, shop_id: str, order_id: str) -> Order:
+        order = uow.orders.get(order_id, lock=True)
+        if order is None or order.shop_id != shop_id:
+            raise NotFound("order", order_id)
+        gateway = self._gateways.get(order.payment_method)
+        if gateway is None or not gateway.pays_on_delivery:
+            raise InvalidInput("order_id", "not a cash-on-delivery order")
+        return order
 
     @staticmethod
     def _checkout(uow: OrderingUnitOfWork, buyer_id: str, checkout_id: str) -> Checkout:
@@ -190,11 +291,3 @@ class PaymentService(Service[OrderingUnitOfWork]):
         if checkout is None or checkout.buyer_id != buyer_id:
             raise NotFound("checkout", checkout_id)
         return checkout
-
-    @staticmethod
-    def _awaiting_payment(checkout: Checkout, orders: list[Order]) -> dict[str, int]:
-        """What each of the checkout's orders still awaiting payment costs (a cancelled one drops out)."""
-        pending = {o.id: o.total.amount for o in orders if o.status is OrderStatus.PENDING_PAYMENT}
-        if not pending:
-            raise CheckoutNotPayable(f"checkout {checkout.id} has no order awaiting payment")
-        return pending

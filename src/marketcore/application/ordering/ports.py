@@ -9,7 +9,7 @@ from marketcore.application.cart.ports import CartRepository
 from marketcore.application.catalog.ports import ProductRepository
 from marketcore.application.identity.ports import UserRepository
 from marketcore.application.inventory.ports import StockLedger
-from marketcore.application.payments.ports import PaymentRepository
+from marketcore.application.payments.ports import InboxRepository, PaymentRepository
 from marketcore.application.promotions.ports import PromotionRepository
 from marketcore.application.risk.ports import RiskUnitOfWork
 from marketcore.application.shared.ports import Page, PageRequest
@@ -59,3 +59,4 @@ class OrderingUnitOfWork(RiskUnitOfWork, Protocol):
     checkouts: CheckoutRepository
     orders: OrderRepository
     payments: PaymentRepository
+    inbox: InboxRepository

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Protocol
+from datetime import datetime
+from typing import ClassVar, Protocol, runtime_checkable
 
-from marketcore.application.shared.ports import UnitOfWork
+from marketcore.application.shared.ports import Page, PageRequest, UnitOfWork
+from marketcore.domain.payments.inbox import InboxMessage
 from marketcore.domain.payments.payments import (
     Payment,
     PaymentDeclined,
@@ -22,6 +24,7 @@ from marketcore.domain.payments.provider import (
     RawNotification,
 )
 from marketcore.domain.shared.errors import MarketcoreError
+from marketcore.domain.shared.money import Money
 
 
 class GatewayUnavailable(MarketcoreError):
@@ -62,6 +65,14 @@ class PaymentGateway(Protocol):
         ...
 
 
+@runtime_checkable
+class SimulatedPayments(Protocol):
+    """A gateway whose buyer is simulated (the sandbox): it settles a payment on request and
+    answers with the notification a real provider would send, for the inbox to process."""
+
+    def settle(self, payment_id: str, amount: Money, succeeded: bool) -> RawNotification: ...
+
+
 class PaymentRepository(Protocol):
     def get(self, payment_id: str, *, lock: bool = False) -> Payment | None: ...
 
@@ -71,6 +82,27 @@ class PaymentRepository(Protocol):
 
     def get_by_idempotency_key(self, buyer_id: str, key: str) -> Payment | None: ...
 
+    def claim_due_checks(self, now: datetime, limit: int) -> list[Payment]:
+        """Payments whose ``check_at`` has passed, locked; rows another worker holds are skipped."""
+        ...
+
+    def flagged(self, page: PageRequest) -> Page[Payment]:
+        """Payments waiting for an operator's review."""
+        ...
+
+
+class InboxRepository(Protocol):
+    def get(self, message_id: str, *, lock: bool = False) -> InboxMessage | None: ...
+
+    def add(self, message: InboxMessage) -> None:
+        """Raises ``AlreadyExists`` (at the latest on commit) if the message is already stored."""
+        ...
+
+    def claim_due(self, now: datetime, limit: int) -> list[InboxMessage]:
+        """Messages still to process, locked; rows another worker holds are skipped."""
+        ...
+
 
 class PaymentsUnitOfWork(UnitOfWork, Protocol):
     payments: PaymentRepository
+    inbox: InboxRepository

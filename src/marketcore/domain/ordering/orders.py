@@ -263,14 +263,57 @@ class Order(Aggregate):
         self._move(OrderStatus.AWAITING_SHIPMENT, "system", "payment succeeded", at)
         self.record(OrderPaid(occurred_at=at, order_id=self.id))
 
+    def taken_quantities(self) -> dict[str, int]:
+        """Units a paid order took from stock at payment and has not shipped, per SKU: what goes
+        back on the shelf if it closes before they leave."""
+        taken: dict[str, int] = {}
+        if self.is_paid and self.status is OrderStatus.AWAITING_SHIPMENT:
+            for line in self.lines:
+                if line.quantity > line.shipped_quantity:
+                    taken[line.sku_id] = taken.get(line.sku_id, 0) + line.quantity - line.shipped_quantity
+        return taken
+
     def cancel(self, actor: str, reason: str, at: datetime) -> None:
-        """Before shipment only. The skeleton refuses paid online orders (refunds come with the
-        real gateways); unpaid ones, including cash on delivery, close and release their stock."""
-        if self.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.AWAITING_SHIPMENT):
+        """Before shipment only. An unpaid order's reservations are released by the caller
+        (``reserved_quantities``); a paid one's units go back to stock (``taken_quantities``)
+        and its share of the payment is refunded."""
+        if self.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.AWAITING_SHIPMENT) or self.shipments:
             raise OrderNotCancellable(f"order {self.number} is {self.status}; it can no longer be cancelled")
-        if self.is_paid:
-            raise OrderNotCancellable(f"order {self.number} is paid; request a refund instead")
         self.close(actor, require_text("reason", reason, 200), at)
+
+    def refunded_in_full(self, actor: str, at: datetime) -> dict[str, int]:
+        """Everything paid for this order went back to the buyer: it closes (a completed order
+        stays completed). Returns the units to put back on the shelf."""
+        if self.status in (OrderStatus.COMPLETED, OrderStatus.CLOSED):
+            return {}
+        returned = self.taken_quantities()
+        self.close(actor, "refunded in full", at)
+        return returned
+
+    def collected_on_delivery(self, actor: str, at: datetime) -> None:
+        """Cash on delivery: the courier or the shop took the money at the door."""
+        if self.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED):
+            raise OrderNotPayable(f"order {self.number} is {self.status}; cash is collected on delivery")
+        if self.is_paid:
+            raise OrderNotPayable(f"order {self.number} is already paid")
+        self.paid_at = at
+        self.history.append(Transition(self.status, self.status, actor, "cash collected on delivery", at))
+        self.record(OrderPaid(occurred_at=at, order_id=self.id))
+
+    def refused_on_delivery(self, actor: str, reason: str, at: datetime) -> dict[str, int]:
+        """Cash on delivery refused at the door: the order closes and the parcel comes back.
+        Returns the shipped units to put back on the shelf."""
+        if self.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED) or self.is_paid:
+            raise OrderNotCancellable(
+                f"order {self.number} is {self.status}; only an unpaid delivery is refused"
+            )
+        returned: dict[str, int] = {}
+        for line in self.lines:
+            if line.shipped_quantity:
+                returned[line.sku_id] = returned.get(line.sku_id, 0) + line.shipped_quantity
+        self.auto_complete_at = None
+        self.close(actor, require_text("reason", reason, 200), at)
+        return returned
 
     def close(self, actor: str, reason: str, at: datetime) -> None:
         self.close_reason = reason
@@ -325,8 +368,6 @@ class Order(Aggregate):
     def confirm_receipt(self, actor: str, at: datetime, reason: str = "receipt confirmed") -> None:
         if self.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
             raise OrderNotConfirmable(f"order {self.number} is {self.status}")
-        if self.paid_at is None:  # cash on delivery: collected at the door
-            self.paid_at = at
         self.auto_complete_at = None
         self._move(OrderStatus.COMPLETED, actor, reason, at)
         self.record(OrderCompleted(occurred_at=at, order_id=self.id))

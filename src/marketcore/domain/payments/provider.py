@@ -12,7 +12,7 @@ from datetime import datetime
 
 import attrs
 
-from marketcore.domain.payments.payments import RefundStatus
+from marketcore.domain.payments.payments import PaymentStatus, RefundStatus
 from marketcore.domain.shared.money import Money
 
 
@@ -25,6 +25,13 @@ class ProviderStatus(enum.StrEnum):
     SUCCEEDED = "succeeded"  # captured; refunds do not change this
     FAILED = "failed"  # the last attempt failed
     CANCELLED = "cancelled"  # closed or expired without payment
+
+    @property
+    def payment_status(self) -> PaymentStatus:
+        """Ours for the provider's; funds in flight leave the payment open (pending)."""
+        if self is ProviderStatus.PROCESSING:
+            return PaymentStatus.PENDING
+        return PaymentStatus(self.value)
 
 
 @attrs.frozen

@@ -23,7 +23,13 @@ from marketcore.entrypoints.http.checkout import CheckoutController
 from marketcore.entrypoints.http.common import Market
 from marketcore.entrypoints.http.identity import AuthController, MeController
 from marketcore.entrypoints.http.orders import MerchantOrderController, OrderController
-from marketcore.entrypoints.http.payments import PaymentController, SandboxPaymentController
+from marketcore.entrypoints.http.payments import (
+    AdminPaymentController,
+    MerchantDeliveryController,
+    PaymentController,
+    SandboxPaymentController,
+    WebhookController,
+)
 from marketcore.entrypoints.http.problems import exception_handlers, logger, problem
 from marketcore.entrypoints.http.promotions import MerchantPromotionController
 from marketcore.entrypoints.http.read_cache import PAGES, ReadCache
@@ -78,6 +84,9 @@ def create_app(marketplace: Marketplace, *, close_on_shutdown: bool = False, deb
         OrderController,
         MerchantOrderController,
         PaymentController,
+        WebhookController,
+        AdminPaymentController,
+        MerchantDeliveryController,
         ReviewController,
         MerchantPromotionController,
         AdminRiskController,

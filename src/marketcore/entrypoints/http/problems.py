@@ -116,6 +116,8 @@ def _domain_error(request: Request[Any, Any, Any], exc: MarketcoreError) -> Resp
             field=exc.field,
             errors=[{"field": exc.field, "message": exc.detail}],
         )
+    if isinstance(exc, InvalidNotification):  # the signature covers the exact body as received
+        return problem(status, exc.code, exc.detail, field="body")
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return problem(status, exc.code, exc.detail, headers=headers)
 

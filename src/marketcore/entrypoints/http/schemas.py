@@ -21,7 +21,7 @@ from marketcore.domain.catalog.products import Product, Sku
 from marketcore.domain.identity.users import Address, User
 from marketcore.domain.inventory.stock import StockLevel
 from marketcore.domain.ordering.orders import LineDiscount, Order, OrderLine
-from marketcore.domain.payments.payments import Payment
+from marketcore.domain.payments.payments import Payment, Refund
 from marketcore.domain.promotions.pricing import Allocation
 from marketcore.domain.promotions.promotions import FullReduction
 from marketcore.domain.reviews.reviews import Review
@@ -30,7 +30,8 @@ from marketcore.domain.shops.shops import Shop, ShopApplication
 
 T = TypeVar("T")
 
-GatewayCode = Literal["sandbox", "cod", "stripe", "alipay", "wechatpay"]
+# A registered gateway's code (sandbox, cod, stripe, alipay, wechatpay or an integrator's own).
+GatewayCode = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
@@ -167,6 +168,16 @@ class PaymentIn(In):
 
 class SandboxCompleteIn(In):
     outcome: Literal["succeeded", "failed"]
+
+
+class RefundIn(In):
+    amount: int  # minor units
+    reason: str
+    order_id: str | None = None  # required when the payment paid several orders
+
+
+class DeliveryRefusalIn(In):
+    reason: str = "refused on delivery"
 
 
 class ShopScoresIn(In):
@@ -560,6 +571,16 @@ class RefundOut(Out):
     status: str
     reason: str
     created_at: datetime
+    order_id: str | None
+    submitted_at: datetime | None
+    failure_reason: str | None
+    requested_by: str
+
+
+class PaymentReviewOut(Out):
+    reason: str
+    reported_amount: int | None
+    flagged_at: datetime
 
 
 class PaymentOut(Out):
@@ -574,6 +595,7 @@ class PaymentOut(Out):
     created_at: datetime
     completed_at: datetime | None
     refunds: list[RefundOut]
+    review: PaymentReviewOut | None  # set when a provider reported another amount: an operator decides
 
 
 class ShopScoresReviewOut(Out):
@@ -985,7 +1007,28 @@ def payment_out(p: Payment) -> PaymentOut:
         failure_reason=p.failure_reason,
         created_at=p.created_at,
         completed_at=p.completed_at,
-        refunds=[RefundOut(r.id, r.amount.amount, str(r.status), r.reason, r.created_at) for r in p.refunds],
+        refunds=[refund_out(r) for r in p.refunds],
+        review=None
+        if p.review is None
+        else PaymentReviewOut(
+            p.review.reason,
+            None if p.review.reported_amount is None else p.review.reported_amount.amount,
+            p.review.flagged_at,
+        ),
+    )
+
+
+def refund_out(r: Refund) -> RefundOut:
+    return RefundOut(
+        r.id,
+        r.amount.amount,
+        str(r.status),
+        r.reason,
+        r.created_at,
+        r.order_id,
+        r.submitted_at,
+        r.failure_reason,
+        r.requested_by,
     )
 
 

@@ -22,7 +22,6 @@ import hmac
 import json
 import re
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -39,6 +38,9 @@ from marketcore.application.payments.ports import PaymentGateway
 from marketcore.domain.payments.payments import PaymentRequest, PaymentStarted
 from marketcore.domain.payments.provider import RawNotification
 from marketcore.domain.shared.money import Currency
+from marketcore.testing.fakes.network import closed_address
+
+__all__ = ["FakeStripe", "StripeHarness", "closed_address", "form_decode", "sign"]
 
 API_VERSION = "2026-06-24.dahlia"
 MAX_AMOUNT = 99_999_999  # eight digits, Stripe's limit for two-decimal currencies
@@ -836,14 +838,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: requests are kept in ``FakeStripe.requests`` instead."""
-
-
-def closed_address() -> str:
-    """An address on this machine where nothing listens (connection refused)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 class StripeHarness:
