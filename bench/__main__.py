@@ -7,13 +7,13 @@ import os
 import platform
 import time
 
-from bench import checkout, http
+from bench import checkout, http, pricing
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs (about 1 minute in all)")
-    parser.add_argument("--only", choices=("checkout", "http"), help="run one benchmark")
+    parser.add_argument("--only", choices=("checkout", "http", "pricing"), help="run one benchmark")
     args = parser.parse_args(argv)
     print(f"# {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores")
     started = time.monotonic()
@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> None:
         checkout.run(quick=args.quick)
     if args.only in (None, "http"):
         http.run(quick=args.quick)
+    if args.only in (None, "pricing"):
+        pricing.run(quick=args.quick)
     print(f"# done in {time.monotonic() - started:.0f} s")
 
 

@@ -96,8 +96,10 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     sign = -1 if total < 0 else 1
     magnitude = abs(total)
     floors = [magnitude * w // weight_sum for w in weights]
-    remainders = [magnitude * w % weight_sum for w in weights]
     left = magnitude - sum(floors)
-    for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:left]:
-        floors[index] += 1
-    return [sign * part for part in floors]
+    if left:
+        remainders = [magnitude * w % weight_sum for w in weights]
+        # A stable sort, descending: equal remainders keep index order, so ties go to the earlier.
+        for index in sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)[:left]:
+            floors[index] += 1
+    return floors if sign > 0 else [-part for part in floors]

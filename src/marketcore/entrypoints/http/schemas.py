@@ -861,7 +861,7 @@ def quote_out(quote: Quote) -> QuoteOut:
                     for a in shop.applied
                 ],
                 skipped=[SkippedOut(s.promotion_id, s.label, s.reason) for s in shop.skipped],
-                hints=list(shop.hints),
+                hints=[h.text for h in shop.hints],
                 lines=lines,
             )
         )
