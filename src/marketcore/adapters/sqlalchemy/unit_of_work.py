@@ -9,7 +9,9 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from marketcore.adapters.counters import CounterStore
 from marketcore.adapters.documents import DocumentStore
+from marketcore.adapters.sqlalchemy.counters import SqlAlchemyCounterStore
 from marketcore.adapters.sqlalchemy.outbox import SqlAlchemyOutbox
 from marketcore.adapters.sqlalchemy.stock import SqlAlchemyStockLedger
 from marketcore.adapters.sqlalchemy.store import SqlAlchemyDocumentStore
@@ -90,6 +92,10 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         super().__exit__(exc_type, exc, tb)
         if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
             raise ConcurrencyConflict("the transaction lost a race; retry it") from exc
+
+    def _counters(self) -> CounterStore:
+        assert self._connection is not None
+        return SqlAlchemyCounterStore(self._connection)
 
     def _end(self, *, commit: bool) -> None:
         connection, self._connection = self._connection, None

@@ -22,8 +22,9 @@ from marketcore.domain.identity.users import Address, User
 from marketcore.domain.inventory.stock import StockLevel
 from marketcore.domain.ordering.orders import LineDiscount, Order, OrderLine
 from marketcore.domain.payments.payments import Payment, Refund
+from marketcore.domain.promotions.kinds import FullReductionRule
 from marketcore.domain.promotions.pricing import Allocation
-from marketcore.domain.promotions.promotions import FullReduction
+from marketcore.domain.promotions.promotions import Promotion
 from marketcore.domain.reviews.reviews import Review
 from marketcore.domain.risk.rules import BlacklistEntry
 from marketcore.domain.shops.shops import Shop, ShopApplication
@@ -639,13 +640,13 @@ class TierOut(Out):
 
 class PromotionOut(Out):
     id: str
-    shop_id: str
+    shop_id: str | None  # None: the platform's
     kind: str
     name: str
     currency: str
     tiers: list[TierOut]
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: datetime | None  # None: open at that end
+    ends_at: datetime | None
     enabled: bool
 
 
@@ -1057,15 +1058,16 @@ def summary_out(s: RatingSummary) -> RatingSummaryOut:
     return RatingSummaryOut(s.count, s.average, s.good_rate)
 
 
-def promotion_out(p: FullReduction) -> PromotionOut:
-    currency = p.tiers[0].threshold.currency if p.tiers else "CNY"
+def promotion_out(p: Promotion) -> PromotionOut:
+    tiers = p.rule.tiers if isinstance(p.rule, FullReductionRule) else []
+    currency = tiers[0].threshold.currency if tiers else "CNY"
     return PromotionOut(
         id=p.id,
         shop_id=p.shop_id,
-        kind="full_reduction",
+        kind=p.rule.code,
         name=p.name,
         currency=str(currency),
-        tiers=[TierOut(t.threshold.amount, t.discount.amount) for t in p.tiers],
+        tiers=[TierOut(t.threshold.amount, t.discount.amount) for t in tiers],
         starts_at=p.starts_at,
         ends_at=p.ends_at,
         enabled=p.enabled,
