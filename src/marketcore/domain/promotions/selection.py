@@ -205,8 +205,7 @@ class _Search:
         leave, which often spares pricing it in full."""
         assert self.best is not None
         if depth == len(self.choices):
-            if self.cheapest + loss - self._ceiling(watched) <= self.best[0]:
-                self._leaf(picks, platform)
+            self._leaf(picks, platform, self.cheapest + loss - self._ceiling(watched))
             return
         amounts, current = self.amounts, self.current
         for option in self.choices[depth]:
@@ -227,13 +226,17 @@ class _Search:
                 for k, cut in enumerate(cuts):
                     current[k] += cut
 
-    def _leaf(self, picks: list[_Option], platform: Offer | None) -> None:
+    def _leaf(self, picks: list[_Option], platform: Offer | None, bound: int = 0) -> None:
+        """Price the combination unless it cannot beat the best found: its total is at least
+        ``bound``, and ties are broken by the coupons, known before pricing."""
         choice = CouponChoice()
         for option in picks:
             if option.offer is not None:
                 choice.shops[option.shop_id] = option.offer
         choice.platform = platform
         ids = tuple(sorted(choice.coupon_ids))
+        if self.best is not None and (bound, len(ids), ids) >= self.best:
+            return
         key = (self._total(choice, ids), len(ids), ids)
         if self.best is None or key < self.best:
             self.best, self.best_choice = key, choice
