@@ -366,12 +366,14 @@ class Evaluation:
 
 
 class _Output:
-    """What a recorded run collects: per-line allocations, and per shop (None: the platform level)
-    what applied, what did not and the hints."""
+    """What a recorded run collects: per-line allocations (and the platform offers' parts, which
+    each shop reports its share of), and per shop (None: the platform level) what applied, what did
+    not and the hints."""
 
     def __init__(self, lines: int, currency: Currency) -> None:
         self.currency = currency
-        self.allocations: list[list[tuple[Offer, int]]] = [[] for _ in range(lines)]
+        self.allocations: list[list[Allocation]] = [[] for _ in range(lines)]
+        self.platform_parts: list[tuple[Offer, Sequence[int]]] = []
         self.applied: dict[str | None, list[AppliedPromotion]] = {}
         self.skipped: dict[str | None, list[SkippedPromotion]] = {}
         self.hints: dict[str | None, list[Hint]] = {}
@@ -380,6 +382,7 @@ class _Output:
     def copy(self) -> _Output:
         other = _Output(0, self.currency)
         other.allocations = [list(a) for a in self.allocations]
+        other.platform_parts = list(self.platform_parts)
         other.applied = {k: list(v) for k, v in self.applied.items()}
         other.skipped = {k: list(v) for k, v in self.skipped.items()}
         other.hints = {k: list(v) for k, v in self.hints.items()}
@@ -387,9 +390,13 @@ class _Output:
         return other
 
     def allocate(self, offer: Offer, parts: Sequence[int]) -> None:
+        allocations, currency = self.allocations, self.currency
+        offer_id, label, funder, kind = offer.id, offer.label, offer.funder, offer.kind
         for i, part in zip(offer.eligible, parts, strict=True):
             if part:
-                self.allocations[i].append((offer, part))
+                allocations[i].append(Allocation(offer_id, label, Money(part, currency), funder, kind))
+        if offer.shop_id is None:
+            self.platform_parts.append((offer, parts))
 
     def apply(self, where: str | None, offer: Offer, amount: int, detail: str) -> None:
         self.applied.setdefault(where, []).append(
@@ -766,11 +773,16 @@ class PricingRun:
         """Step 3 for one shop coupon: its evaluation after step 2 and its parts per eligible line
         (kept per offer: the best-coupon search asks for each many times, unexplained)."""
         cached = self._coupons.get(id(offer))
-        if cached is None or cached[0].offer is not offer or (explain and not cached[2]):
+        if cached is not None and cached[0].offer is not offer:
+            cached = None
+        if cached is None or (explain and not cached[2]):
             evaluation = self._evaluate(offer, self.after_shops, explain)
-            parts = []
-            if evaluation.discount:
+            if cached is not None and evaluation.discount == cached[0].discount:
+                parts = cached[1]  # the same discount on the same amounts: the same parts
+            elif evaluation.discount:
                 parts = allocate(evaluation.discount, [self.after_shops[i] for i in offer.eligible])
+            else:
+                parts = []
             cached = self._coupons[id(offer)] = (evaluation, parts, explain)
         return cached[0], cached[1]
 
@@ -855,7 +867,10 @@ class PricingRun:
                 out.allocate(choice.platform, self._take(choice.platform, evaluation.discount, amounts))
                 used.append(choice.platform.id)
                 out.used.add(choice.platform.id)
-        shops = tuple(self._shop_result(shop_id, amounts, choice, out) for shop_id in self.shop_ids)
+        shares = self._platform_shares(out)
+        shops = tuple(
+            self._shop_result(shop_id, amounts, choice, out, shares[shop_id]) for shop_id in self.shop_ids
+        )
         return PricingResult(
             shops,
             self.currency,
@@ -865,25 +880,50 @@ class PricingRun:
             coupon_ids=tuple(used),
         )
 
+    def _platform_shares(self, out: _Output) -> dict[str, list[AppliedPromotion]]:
+        """Each shop's share of every platform discount, in the order they first appear on its
+        lines (canonical order; on one line, the order they applied in)."""
+        lines, currency = self.lines, self.currency
+        parts = sorted(
+            (i, order, offer, part)
+            for order, (offer, offer_parts) in enumerate(out.platform_parts)
+            for i, part in zip(offer.eligible, offer_parts, strict=True)
+            if part
+        )
+        found: dict[str, dict[str, tuple[Offer, int]]] = {shop_id: {} for shop_id in self.shop_ids}
+        for i, _, offer, part in parts:
+            shares = found[lines[i].shop_id]
+            shares[offer.id] = (offer, shares[offer.id][1] + part if offer.id in shares else part)
+        details = {a.promotion_id: a.detail for a in out.applied.get(None, ())}
+        return {
+            shop_id: [
+                AppliedPromotion(
+                    offer.id,
+                    offer.label,
+                    Money(amount, currency),
+                    offer.funder,
+                    offer.kind,
+                    details.get(offer.id, ""),
+                )
+                for offer, amount in shares.values()
+            ]
+            for shop_id, shares in found.items()
+        }
+
     def _shop_result(
-        self, shop_id: str, amounts: Sequence[int], choice: CouponChoice, out: _Output
+        self,
+        shop_id: str,
+        amounts: Sequence[int],
+        choice: CouponChoice,
+        out: _Output,
+        shares: list[AppliedPromotion],
     ) -> ShopPricing:
         currency, lines, units, sources = self.currency, self.lines, self.unit, self.sources
         shipping, waiver = self._shipping(shop_id, amounts, out)
-        applied = out.applied.get(shop_id, [])
-        shares: dict[str, int] = {}  # the platform's offers, as this shop's share of them
-        platform_offers: dict[str, Offer] = {}
+        allocations = out.allocations
         priced: dict[int, PricedLine] = {}
         for i in self.shop_lines[shop_id]:
             line = lines[i]
-            allocations = []
-            for offer, amount in out.allocations[i]:
-                allocations.append(
-                    Allocation(offer.id, offer.label, Money(amount, currency), offer.funder, offer.kind)
-                )
-                if offer.shop_id is None:
-                    shares[offer.id] = shares.get(offer.id, 0) + amount
-                    platform_offers[offer.id] = offer
             unit = units[i]
             at_unit = line
             if unit != line.unit_price.amount:
@@ -895,20 +935,7 @@ class PricingRun:
                     line.sku_id,
                     line.category_ids,
                 )
-            priced[i] = PricedLine(at_unit, tuple(allocations), line.unit_price, sources[i])
-        details = {a.promotion_id: a.detail for a in out.applied.get(None, ())}
-        for offer_id, amount in shares.items():
-            offer = platform_offers[offer_id]
-            applied.append(
-                AppliedPromotion(
-                    offer.id,
-                    offer.label,
-                    Money(amount, currency),
-                    offer.funder,
-                    offer.kind,
-                    details.get(offer.id, ""),
-                )
-            )
+            priced[i] = PricedLine(at_unit, tuple(allocations[i]), line.unit_price, sources[i])
         waived = None
         if waiver is not None:
             offer = waiver.offer
@@ -924,7 +951,7 @@ class PricingRun:
         return ShopPricing(
             shop_id=shop_id,
             lines=tuple(priced[i] for i in self.output_order[shop_id]),
-            applied=tuple(applied),
+            applied=(*out.applied.get(shop_id, ()), *shares),
             skipped=tuple(out.skipped.get(shop_id, ())),
             hints=tuple(out.hints.get(shop_id, ())),
             shipping=Money(shipping, currency),
