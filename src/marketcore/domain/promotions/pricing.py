@@ -44,6 +44,7 @@ from marketcore.domain.promotions.rules import (
     ShippingRule,
     UnitPriceRule,
     money_text,
+    pick,
 )
 from marketcore.domain.promotions.scope import Scope
 from marketcore.domain.shared.errors import InvalidInput
@@ -338,9 +339,9 @@ class Offer:
         self.funder = terms.funder
         self.group = group
         self.priority = priority
-        self.eligible: list[int] = []
+        self.eligible: Sequence[int] = ()
 
-    def over(self, eligible: list[int]) -> Offer:
+    def over(self, eligible: Sequence[int]) -> Offer:
         """The same offer over other lines (a platform shipping offer, once per shop)."""
         copy = Offer.__new__(Offer)
         for slot in Offer.__slots__:
@@ -485,12 +486,17 @@ class PricingRun:
         self.input_lines = lines
         self.lines: list[PricingLine] = sorted(lines, key=lambda line: (line.shop_id, line.key))
         self.shop_ids: list[str] = list(dict.fromkeys(line.shop_id for line in lines))
-        self.everything = list(range(len(self.lines)))
-        self.shop_lines: dict[str, list[int]] = {shop: [] for shop in self.shop_ids}
+        # A shop's lines are a run of the canonical order: ranges, which the engine slices.
+        self.everything = range(len(self.lines))
+        runs: dict[str, range] = {}
         canonical: dict[str, int] = {}
+        start = 0
         for index, line in enumerate(self.lines):
-            self.shop_lines[line.shop_id].append(index)
             canonical[line.key] = index
+            if index + 1 == len(self.lines) or self.lines[index + 1].shop_id != line.shop_id:
+                runs[line.shop_id] = range(start, index + 1)
+                start = index + 1
+        self.shop_lines: dict[str, range] = {shop: runs[shop] for shop in self.shop_ids}
         self.output_order: dict[str, list[int]] = {shop: [] for shop in self.shop_ids}  # input order
         for line in lines:
             self.output_order[line.shop_id].append(canonical[line.key])
@@ -526,7 +532,7 @@ class PricingRun:
             return Reason.ENDED
         return None
 
-    def _eligible(self, scope: Scope, pool: list[int]) -> list[int]:
+    def _eligible(self, scope: Scope, pool: Sequence[int]) -> Sequence[int]:
         """The lines of ``pool`` in ``scope`` (``pool`` itself when the scope is everything: the
         engine never changes an offer's lines)."""
         if scope.is_everything:
@@ -650,7 +656,7 @@ class PricingRun:
     def _take(offer: Offer, discount: int, amounts: list[int]) -> list[int]:
         """Allocate ``discount`` over the offer's lines by what they come to now; lower them."""
         eligible = offer.eligible
-        parts = allocate(discount, [amounts[i] for i in eligible])
+        parts = allocate(discount, pick(amounts, eligible))
         for i, part in zip(eligible, parts, strict=True):
             amounts[i] -= part
         return parts
@@ -780,7 +786,7 @@ class PricingRun:
             if cached is not None and evaluation.discount == cached[0].discount:
                 parts = cached[1]  # the same discount on the same amounts: the same parts
             elif evaluation.discount:
-                parts = allocate(evaluation.discount, [self.after_shops[i] for i in offer.eligible])
+                parts = allocate(evaluation.discount, pick(self.after_shops, offer.eligible))
             else:
                 parts = []
             cached = self._coupons[id(offer)] = (evaluation, parts, explain)

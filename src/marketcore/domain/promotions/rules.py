@@ -101,6 +101,14 @@ def percent_of(amount: int, off_bp: int) -> int:
 # -- what a rule sees ---------------------------------------------------------------------------
 
 
+def pick(values: Sequence[int], indices: Sequence[int]) -> Sequence[int]:
+    """``values`` at ``indices``: a slice when the indices are a range (the engine keeps a shop's
+    lines, and every line, as ranges of its canonical order), which is several times faster."""
+    if isinstance(indices, range):
+        return values[indices.start : indices.stop : indices.step]
+    return [values[i] for i in indices]
+
+
 def _id_tuple(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(values)
 
@@ -186,7 +194,7 @@ class Basket:
         """What the eligible lines come to now, in minor units."""
         if self._amount < 0:
             amounts = self._amounts
-            self._amount = sum([amounts[i] for i in self._indices])
+            self._amount = sum(pick(amounts, self._indices))
         return self._amount
 
     @property

@@ -41,7 +41,7 @@ from marketcore.domain.promotions.pricing import (
     PricingRun,
     PromotionTerms,
 )
-from marketcore.domain.promotions.rules import ANONYMOUS, BuyerContext, Placement
+from marketcore.domain.promotions.rules import ANONYMOUS, BuyerContext, Placement, pick
 from marketcore.domain.shared.money import Currency, Money
 
 MAX_HELD = 200
@@ -145,7 +145,7 @@ class _Search:
         self.options: list[list[_Option]] = []
         for shop_id in run.shop_ids:
             indices = run.shop_lines[shop_id]
-            bare = sum([after[i] for i in indices]) + run.shipping_floor(shop_id, after)
+            bare = sum(pick(after, indices)) + run.shipping_floor(shop_id, after)
             options = [_Option(shop_id, None, [], bare)]
             for coupon in shop_coupons[shop_id]:
                 offer = run.coupon_offer(coupon)
@@ -155,7 +155,7 @@ class _Search:
                 amounts = list(after)
                 for i, part in zip(offer.eligible, parts, strict=True):
                     amounts[i] -= part
-                cost = sum([amounts[i] for i in indices]) + run.shipping_floor(shop_id, amounts)
+                cost = sum(pick(amounts, indices)) + run.shipping_floor(shop_id, amounts)
                 option = _Option(shop_id, offer, parts, cost)
                 whole = sum(parts)
                 option.cuts = [
