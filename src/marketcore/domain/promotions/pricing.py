@@ -551,17 +551,16 @@ class PricingRun:
         for index, terms in enumerate(promotions):
             rule = terms.rule
             placement = rule.placement
-            field = f"promotions[{index}]"
             if placement is Placement.COUPON:
-                raise InvalidInput(field, "coupons are passed as coupons")
+                raise InvalidInput(f"promotions[{index}]", "coupons are passed as coupons")
             if terms.id in seen:
-                raise InvalidInput(field, f"promotion {terms.id} appears twice")
+                raise InvalidInput(f"promotions[{index}]", f"promotion {terms.id} appears twice")
             seen.add(terms.id)
             shop_id = terms.shop_id
             if shop_id is None and placement in (Placement.UNIT_PRICE, Placement.SHOP_PROMOTION):
-                raise InvalidInput(f"{field}.shop_id", f"a {rule.code} belongs to a shop")
+                raise InvalidInput(f"promotions[{index}].shop_id", f"a {rule.code} belongs to a shop")
             if shop_id is not None and placement is Placement.PLATFORM_PROMOTION:
-                raise InvalidInput(f"{field}.shop_id", f"a {rule.code} belongs to the platform")
+                raise InvalidInput(f"promotions[{index}].shop_id", f"a {rule.code} belongs to the platform")
             if shop_id is not None and shop_id not in self.shop_lines:
                 continue  # another shop's offer: nothing here for it to apply to or explain
             priority = terms.priority
@@ -589,7 +588,7 @@ class PricingRun:
                     offer.eligible = self._eligible(offer.scope, self.shop_lines[shop_id])
                     self.shipping_offers[shop_id].append(offer)
             else:
-                raise InvalidInput(field, f"unknown placement {placement}")
+                raise InvalidInput(f"promotions[{index}]", f"unknown placement {placement}")
         # Per shop: the shop's own shipping offers first, so a tie leaves the platform's money alone.
         platform_shipping.sort(key=lambda o: o.id)
         for shop_id in self.shop_ids:
@@ -607,11 +606,24 @@ class PricingRun:
         currency, out = self.currency, self.prepared
         self.unit: list[int] = []
         self.sources: list[UnitPriceSource | None] = []
-        for line in self.lines:
+        shared: dict[tuple[int, str], UnitPriceSource] = {}  # one value per offer and text
+        covering = {  # each offer with the lines it covers (None: all its shop's)
+            shop_id: [
+                (
+                    offer,
+                    None
+                    if offer.scope.is_everything
+                    else set(self._eligible(offer.scope, self.shop_lines[shop_id])),
+                )
+                for offer in offers
+            ]
+            for shop_id, offers in self.unit_offers.items()
+        }
+        for i, line in enumerate(self.lines):
             unit = line.unit_price.amount
             candidates: list[tuple[int, str, Offer, str]] = []
-            for offer in self.unit_offers[line.shop_id]:
-                if not offer.scope.covers(line.sku_id, line.category_ids, line.shop_id):
+            for offer, covered in covering[line.shop_id]:
+                if covered is not None and i not in covered:
                     continue
                 answer = cast(UnitPriceRule, offer.rule).unit_price(line, self.buyer)
                 if isinstance(answer, DoesNotApply):
@@ -625,7 +637,11 @@ class PricingRun:
             source = None
             if candidates and candidates[0][0] < unit:
                 unit, _, offer, detail = candidates.pop(0)
-                source = UnitPriceSource(offer.id, offer.label, offer.kind, detail)
+                source = shared.get((id(offer), detail))
+                if source is None:
+                    source = shared[id(offer), detail] = UnitPriceSource(
+                        offer.id, offer.label, offer.kind, detail
+                    )
             for amount, _, offer, detail in candidates:
                 text = f"{detail}: {money_text(amount, currency)}, the line pays {money_text(unit, currency)}"
                 out.skip(line.shop_id, offer.skipped(Reason.LOWER_PRICE_APPLIED, text, line.key))

@@ -86,8 +86,10 @@ def money_text(amount: int, currency: Currency) -> str:
     return f"{sign}{_SYMBOLS.get(currency, currency.value + ' ')}{units}.{cents:02d}"
 
 
+@functools.lru_cache(maxsize=1024)
 def rate_text(off_bp: int) -> str:
-    """``15% off`` for 1500 basis points; ``12.5% off`` for 1250."""
+    """``15% off`` for 1500 basis points; ``12.5% off`` for 1250 (cached: a limited-time discount
+    says it for every line)."""
     whole, rest = divmod(off_bp, 100)
     return f"{whole}% off" if not rest else f"{whole}.{rest:02d}".rstrip("0") + "% off"
 
