@@ -1,0 +1,120 @@
+"""Hot-path statements as SQL text on the DBAPI cursor, inside SQLAlchemy's transaction.
+
+Executing a prebuilt SQLAlchemy construct still costs about twice what the driver does (cache
+lookups, parameter processing, result wrapping). The store, the stock ledger and the outbox
+therefore compile each statement shape once per dialect to text with named parameters and run
+it on the connection's own DBAPI cursor. What SQLAlchemy gave them is kept: statements are
+announced to ``before_cursor_execute`` listeners (the statement budget counts them), and driver
+errors become SQLAlchemy's ``DBAPIError`` subclasses (``IntegrityError`` ...), which the callers
+and the unit of work already translate.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import ClauseElement, Connection, Dialect, Executable
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import DBAPIError
+
+Params = dict[str, Any]
+
+# SQLite compiles with named parameters (``:name``) so both drivers take the same dict;
+# psycopg's dialect already uses ``%(name)s``.
+_sqlite_named = sqlite.dialect(paramstyle="named")
+_texts: dict[tuple[str, Any], str] = {}
+_texts_lock = threading.Lock()
+
+
+def _compile_dialect(dialect: Dialect) -> Dialect:
+    return _sqlite_named if dialect.name == "sqlite" else dialect
+
+
+def placeholder(dialect_name: str, name: str) -> str:
+    return f":{name}" if dialect_name == "sqlite" else f"%({name})s"
+
+
+def sqlite_time(value: datetime) -> str:
+    """What SQLAlchemy's ``UtcDateTime`` stores on SQLite: naive UTC, microseconds."""
+    if value.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def json_text(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+class RawSql:
+    """The DBAPI cursor of one SQLAlchemy ``Connection``, for the length of its transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect
+        self.name = self.dialect.name
+        self.postgres = self.name == "postgresql"
+        self._error: type[Exception] = self.dialect.loaded_dbapi.Error
+        self._cursor: Any = None
+
+    def text(self, key: Any, build: Callable[[], Executable | str]) -> str:
+        """The SQL text of one statement shape (built and compiled the first time it is seen)."""
+        text = _texts.get((self.name, key))
+        if text is None:
+            built = build()
+            if isinstance(built, str):
+                text = built
+            else:
+                assert isinstance(built, ClauseElement)
+                compiled = built.compile(dialect=_compile_dialect(self.dialect))
+                fixed = {k: v for k, v in compiled.params.items() if v is not None}
+                if fixed:  # a literal became a parameter whose value the text does not carry
+                    raise ValueError(f"statement {key!r} has literal parameters {sorted(fixed)}")
+                text = str(compiled)
+            with _texts_lock:
+                text = _texts.setdefault((self.name, key), text)
+        return text
+
+    def execute(self, text: str, params: Params | None = None) -> Any:
+        """Runs ``text``; returns the cursor, positioned on its rows (tuples)."""
+        cursor = self._cursor_for()
+        dispatch = self.connection.dispatch.before_cursor_execute
+        if dispatch:
+            dispatch(self.connection, cursor, text, params, None, False)
+        try:
+            cursor.execute(text, params or {})
+        except self._error as error:
+            raise DBAPIError.instance(text, params, error, self._error) from error
+        return cursor
+
+    def execute_many(self, text: str, rows: Sequence[Params], *, returning: bool = False) -> Any:
+        """One statement for many parameter sets (psycopg pipelines them: one round trip)."""
+        cursor = self._cursor_for()
+        dispatch = self.connection.dispatch.before_cursor_execute
+        if dispatch:
+            dispatch(self.connection, cursor, text, rows, None, True)
+        try:
+            if returning:
+                cursor.executemany(text, rows, returning=True)
+            else:
+                cursor.executemany(text, rows)
+        except self._error as error:
+            raise DBAPIError.instance(text, rows, error, self._error) from error
+        return cursor
+
+    def load_json(self, value: Any) -> Any:
+        """psycopg decodes JSONB itself (with msgspec, set by the engine); SQLite returns text."""
+        return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+
+    def _cursor_for(self) -> Any:
+        if self._cursor is None:
+            self._cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        return self._cursor
+
+
+def quote(dialect: Dialect, names: Iterable[str]) -> list[str]:
+    preparer = dialect.identifier_preparer
+    return [preparer.quote(name) for name in names]
