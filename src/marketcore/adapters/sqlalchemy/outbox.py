@@ -14,13 +14,27 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from marketcore.adapters.sqlalchemy.raw import RawSql, json_text, placeholder, sqlite_time
+from marketcore.adapters.sqlalchemy.raw import RawSql, json_text, pg_type, placeholder, sqlite_time
 from marketcore.adapters.sqlalchemy.tables import outbox
 from marketcore.application.shared.ports import OutboxEntry, OutboxMessage
 from marketcore.domain.shared.clock import require_aware
 
 _c = outbox.c
 _COLUMNS = ("event_id", "name", "aggregate_kind", "aggregate_id", "occurred_at", "payload")
+
+
+_TYPES = tuple((name, pg_type(outbox.c[name])) for name in _COLUMNS)
+
+
+def _row(entry: OutboxEntry) -> dict[str, Any]:
+    return {
+        "event_id": entry.event_id,
+        "name": entry.name,
+        "aggregate_kind": entry.aggregate_kind,
+        "aggregate_id": entry.aggregate_id,
+        "occurred_at": entry.occurred_at,
+        "payload": dict(entry.payload),
+    }
 
 
 def _insert(dialect: str) -> str:
@@ -42,15 +56,18 @@ def _message(row: Any) -> OutboxMessage:
 
 
 class SqlAlchemyOutbox:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, sql: RawSql | None = None) -> None:
         self._connection = connection
-        self._sql = RawSql(connection)
+        self._sql = sql or RawSql(connection)
 
     def append(self, entries: Sequence[OutboxEntry]) -> None:
         # One executemany: the driver runs the rows in order, so positions follow the entries.
         for entry in entries:
             require_aware(entry.occurred_at)
         if not entries:
+            return
+        if self._sql.batch is not None:  # the unit of work is committing: join its one statement
+            self._sql.batch.insert("outbox", _TYPES, [_row(entry) for entry in entries])
             return
         postgres = self._sql.postgres
         rows = [

@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
 import msgspec
 from sqlalchemy import ClauseElement, Connection, Dialect, Executable
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 Params = dict[str, Any]
@@ -49,8 +50,88 @@ def json_text(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
+_postgres = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+def pg_type(column: Any) -> str:
+    """The column's PostgreSQL type, as a batch's ``jsonb_to_recordset`` declares it."""
+    return str(column.type.compile(dialect=_postgres)).split(" COLLATE ")[0]
+
+
+@attrs.define
+class _Part:
+    kind: str  # "insert" or "update"
+    table: str
+    columns: tuple[tuple[str, str], ...]  # (name, PostgreSQL type) of the rows' fields
+    rows: list[dict[str, Any]]
+    message: str = ""  # for an update: the conflict reported when a row was not updated
+
+
+class Batch:
+    """PostgreSQL: a unit of work's writes at commit, sent as one data-modifying CTE.
+
+    Each part becomes ``INSERT ... SELECT ... FROM jsonb_to_recordset(:rows)`` (or an
+    ``UPDATE ... FROM`` it, counted with ``RETURNING``), so all of a commit's rows (documents,
+    keys, outbox, stock movements) travel in one statement and are JSON-encoded once. Updates
+    join only while there is at most one: several in one statement would lock their rows in no
+    fixed order, so the store writes them one by one, in order, as before.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[_Part] = []
+
+    def insert(self, table: str, columns: Sequence[tuple[str, str]], rows: list[dict[str, Any]]) -> None:
+        self.parts.append(_Part("insert", table, tuple(columns), rows))
+
+    def update(
+        self, table: str, columns: Sequence[tuple[str, str]], row: dict[str, Any], message: str
+    ) -> None:
+        self.parts.append(_Part("update", table, tuple(columns), [row], message))
+
+    @property
+    def updates(self) -> int:
+        return sum(part.kind == "update" for part in self.parts)
+
+    def run(self, sql: RawSql) -> list[str]:
+        """Executes the batch; returns the conflict messages of updates that found no row."""
+        if not self.parts:
+            return []
+        parts, self.parts = self.parts, []
+        text = sql.text(("batch", tuple((p.kind, p.table, p.columns) for p in parts)), lambda: _batch(parts))
+        params = {f"b{i}": msgspec.json.encode(part.rows).decode() for i, part in enumerate(parts)}
+        row = sql.execute(text, params).fetchone()
+        updates = [part for part in parts if part.kind == "update"]
+        return [part.message for part, count in zip(updates, row, strict=False) if count != 1]
+
+
+def _batch(parts: Sequence[_Part]) -> str:
+    ctes, counts = [], []
+    for i, part in enumerate(parts):
+        names = [quote_pg(name) for name, _ in part.columns]
+        record = ", ".join(f"{quote_pg(name)} {kind}" for name, kind in part.columns)
+        source = f"jsonb_to_recordset(%(b{i})s::jsonb) AS r({record})"
+        table = quote_pg(part.table)
+        if part.kind == "insert":
+            columns = ", ".join(names)
+            ctes.append(f"w{i} AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM {source})")
+        else:
+            sets = ", ".join(f"{n} = r.{n}" for n in names if n not in ('"id"', '"where_version"'))
+            where = f'{table}."id" = r."id" AND {table}."version" = r."where_version"'
+            ctes.append(f"w{i} AS (UPDATE {table} SET {sets} FROM {source} WHERE {where} RETURNING 1)")
+            counts.append(f"(SELECT count(*) FROM w{i})")
+    return f"WITH {', '.join(ctes)} SELECT {', '.join(counts) or '1'}"
+
+
+def quote_pg(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 class RawSql:
-    """The DBAPI cursor of one SQLAlchemy ``Connection``, for the length of its transaction."""
+    """The DBAPI cursor of one SQLAlchemy ``Connection``, for the length of its transaction.
+
+    ``batch`` is set (PostgreSQL only) while the unit of work commits: writes then join it and
+    go to the database in one statement just before COMMIT.
+    """
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -59,6 +140,7 @@ class RawSql:
         self.postgres = self.name == "postgresql"
         self._error: type[Exception] = self.dialect.loaded_dbapi.Error
         self._cursor: Any = None
+        self.batch: Batch | None = None
 
     def text(self, key: Any, build: Callable[[], Executable | str]) -> str:
         """The SQL text of one statement shape (built and compiled the first time it is seen)."""

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Executable, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from marketcore.adapters.sqlalchemy.raw import RawSql, placeholder, sqlite_time
+from marketcore.adapters.sqlalchemy.raw import RawSql, pg_type, placeholder, sqlite_time
 from marketcore.adapters.sqlalchemy.tables import stock_levels, stock_movements
 from marketcore.application.shared.ids import new_id
 from marketcore.domain.inventory.stock import MovementKind, MovementTotals, StockLevel, StockMovement
@@ -70,6 +70,7 @@ def _levels_of(count: int) -> Executable:
 
 
 _MOVEMENT_COLUMNS = ("id", "sku_id", "kind", "on_hand_delta", "reserved_delta", "reason", "reference", "at")
+_MOVEMENT_TYPES = tuple((name, pg_type(stock_movements.c[name])) for name in _MOVEMENT_COLUMNS)
 
 
 def _insert_movements(dialect: str) -> str:
@@ -110,18 +111,20 @@ class SqlAlchemyStockLedger:
     """Movement rows are buffered and written in one statement when the unit of work commits
     (or before anything reads movements), saving a round trip per stock change."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, sql: RawSql | None = None) -> None:
         self._connection = connection
-        self._sql = RawSql(connection)
+        self._sql = sql or RawSql(connection)
         self._pending: list[dict[str, Any]] = []
         self.touched: set[str] = set()
 
     def flush(self) -> None:
         if self._pending:
             rows, self._pending = self._pending, []
-            self._sql.execute_many(
-                self._sql.text("insert_movements", lambda: _insert_movements(self._sql.name)), rows
-            )
+            if self._sql.batch is not None:
+                self._sql.batch.insert("stock_movements", _MOVEMENT_TYPES, rows)
+                return
+            text = self._sql.text("insert_movements", lambda: _insert_movements(self._sql.name))
+            self._sql.execute_many(text, rows)
 
     def create(self, sku_id: str, shop_id: str, on_hand: int, at: datetime, reference: str) -> None:
         require_aware(at)

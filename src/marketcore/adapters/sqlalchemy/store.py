@@ -7,6 +7,7 @@ the only check that holds under concurrency.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -27,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from marketcore.adapters.documents import A, Between, Contains, DocumentSpec, Eq, Filter, In, Lock, Order
-from marketcore.adapters.sqlalchemy.raw import RawSql, json_text, placeholder, quote
+from marketcore.adapters.sqlalchemy.raw import RawSql, json_text, pg_type, placeholder, quote
 from marketcore.adapters.sqlalchemy.tables import NAMING_CONVENTION, document_keys, document_table
 from marketcore.adapters.tracking import Tracker, Write, check_columns
 from marketcore.domain.shared.errors import AlreadyExists, ConcurrencyConflict
@@ -189,11 +190,10 @@ def _find(
     filters: Sequence[Filter],
     order: Sequence[Order],
     limit: bool,
-    offset: bool,
     lock: Lock | None,
 ) -> tuple[str, dict[str, Any]]:
     shape, params = _where(filters)
-    key = ("find", table.name, shape, tuple(order), limit, offset, lock)
+    key = ("find", table.name, shape, tuple(order), limit, lock)
 
     def build() -> Executable:
         keys = [*order, Order("id", order[-1].descending if order else True)]
@@ -210,10 +210,8 @@ def _find(
                 )
             )
         )
-        if limit:
-            query = query.limit(bindparam("limit", type_=Integer))
-        if offset:
-            query = query.offset(bindparam("offset", type_=Integer))
+        if limit:  # with its OFFSET always: SQLite's compiler adds one as a literal otherwise
+            query = query.limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
         if lock is not None:  # SQLite has no row locks; its one writer at a time serialises anyway
             query = query.with_for_update(skip_locked=lock == "skip")
         return query
@@ -229,9 +227,25 @@ def _count(sql: RawSql, table: Table, filters: Sequence[Filter]) -> tuple[str, d
     ), params
 
 
+_WHERE_VERSION = ("where_version", "integer")
+
+
+@functools.cache
+def _pg_columns(table: Table) -> tuple[tuple[str, str], ...]:
+    return tuple((column.name, pg_type(column)) for column in table.columns)
+
+
+def _params(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    """The row's values as ``p0``, ``p1`` ... in the table's column order, the body as JSON."""
+    return {
+        f"p{i}": json_text(row["data"]) if column.name == "data" else row[column.name]
+        for i, column in enumerate(table.columns)
+    }
+
+
 class SqlAlchemyDocumentStore:
-    def __init__(self, connection: Connection) -> None:
-        self._sql = RawSql(connection)
+    def __init__(self, connection: Connection, sql: RawSql | None = None) -> None:
+        self._sql = sql or RawSql(connection)
         self._tracker = Tracker()
         self.written: set[str] = set()
         self._key_ids: dict[tuple[str, str], str] = {}
@@ -298,14 +312,13 @@ class SqlAlchemyDocumentStore:
     ) -> list[A]:
         check_columns(spec, filters, order)
         text, params = _find(
-            self._sql, table_for(spec), filters, order, limit is not None or bool(offset), bool(offset), lock
+            self._sql, table_for(spec), filters, order, limit is not None or bool(offset), lock
         )
         if limit is not None:
             params["limit"] = limit
         elif offset:  # an OFFSET needs a LIMIT on SQLite: none is NULL on PostgreSQL, -1 on SQLite
             params["limit"] = None if self._sql.postgres else -1
-        if offset:
-            params["offset"] = offset
+        params["offset"] = offset
         rows = self._sql.execute(text, params).fetchall()
         return [self._loaded(spec, ident, version, data) for ident, version, data in rows]
 
@@ -316,23 +329,37 @@ class SqlAlchemyDocumentStore:
 
     def flush(self) -> list[Aggregate]:
         """Updates one by one (each needs its row count), inserts one executemany per table,
-        new keys in one more. A failure leaves the transaction unusable, which is fine: the unit
-        of work rolls back whatever a flush raises."""
+        new keys in one more; while the unit of work commits on PostgreSQL, the inserts (and a
+        lone update) join its ``Batch`` instead. A failure leaves the transaction unusable,
+        which is fine: the unit of work rolls back whatever a flush raises."""
         writes = self._tracker.pending()
+        batch = self._sql.batch
+        lone_update = sum(not write.is_insert for write in writes) == 1
         inserts: dict[Table, list[dict[str, Any]]] = {}
-        new_keys: list[dict[str, str]] = []
+        new_keys: list[dict[str, Any]] = []
         try:
             for write in writes:
                 table = table_for(write.tracked.spec)
-                values = self._values(table, write)
+                row = self._row(write)
                 if write.is_insert:
-                    inserts.setdefault(table, []).append(values)
+                    inserts.setdefault(table, []).append(row)
+                elif batch is not None and lone_update:
+                    row["where_version"] = write.tracked.stored_version
+                    batch.update(
+                        table.name, (*_pg_columns(table), _WHERE_VERSION), row, self._conflict(write)
+                    )
                 else:
-                    self._update(table, write, values)
+                    self._update(table, write, row)
                 new_keys += self._changed_keys(write)
             for table, rows in inserts.items():
-                self._sql.execute_many(_insert(self._sql, table), rows)
-            if new_keys:
+                if batch is not None:
+                    batch.insert(table.name, _pg_columns(table), rows)
+                else:
+                    params = [_params(table, row) for row in rows]
+                    self._sql.execute_many(_insert(self._sql, table), params)
+            if new_keys and batch is not None:
+                batch.insert("document_keys", _pg_columns(document_keys), new_keys)
+            elif new_keys:
                 self._sql.execute_many(_insert_keys(self._sql), new_keys)
         except IntegrityError as error:
             raise AlreadyExists(f"an id or unique key is already taken: {error.orig}") from error
@@ -342,24 +369,25 @@ class SqlAlchemyDocumentStore:
         return self._tracker.aggregates()
 
     @staticmethod
-    def _values(table: Table, write: Write) -> dict[str, Any]:
-        """The row's values as ``p0``, ``p1`` ... in the table's column order."""
-        snapshot = write.snapshot
-        row = {
+    def _row(write: Write) -> dict[str, Any]:
+        return {
             "id": write.tracked.aggregate.id,
             "version": write.tracked.stored_version + 1,
-            "data": json_text(snapshot.data),
-            **snapshot.columns,
+            "data": write.snapshot.data,
+            **write.snapshot.columns,
         }
-        return {f"p{i}": row[column.name] for i, column in enumerate(table.columns)}
 
-    def _update(self, table: Table, write: Write, values: dict[str, Any]) -> None:
-        spec, aggregate = write.tracked.spec, write.tracked.aggregate
+    @staticmethod
+    def _conflict(write: Write) -> str:
+        return f"{write.tracked.spec.kind} {write.tracked.aggregate.id} was changed by someone else"
+
+    def _update(self, table: Table, write: Write, row: dict[str, Any]) -> None:
         # The UPDATE's SET skips ``id`` (p0): its parameters are the others, renumbered.
+        values = _params(table, row)
         params = {f"p{i - 1}": values[f"p{i}"] for i in range(1, len(values))}
-        params["where_id"], params["where_version"] = aggregate.id, write.tracked.stored_version
+        params["where_id"], params["where_version"] = row["id"], write.tracked.stored_version
         if self._sql.execute(_update(self._sql, table), params).rowcount != 1:
-            raise ConcurrencyConflict(f"{spec.kind} {aggregate.id} was changed by someone else")
+            raise ConcurrencyConflict(self._conflict(write))
 
     def _changed_keys(self, write: Write) -> list[dict[str, str]]:
         """Deletes keys the document gave up; returns the rows of the keys it newly claims."""

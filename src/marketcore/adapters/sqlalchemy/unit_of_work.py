@@ -7,15 +7,16 @@ import weakref
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from marketcore.adapters.documents import DocumentStore
 from marketcore.adapters.sqlalchemy.outbox import SqlAlchemyOutbox
+from marketcore.adapters.sqlalchemy.raw import Batch, RawSql
 from marketcore.adapters.sqlalchemy.stock import SqlAlchemyStockLedger
 from marketcore.adapters.sqlalchemy.store import SqlAlchemyDocumentStore
 from marketcore.adapters.unit_of_work import AfterCommit, OnChange, StoreUnitOfWork, TouchedStockLedger
 from marketcore.application.shared.ports import OutboxStore
-from marketcore.domain.shared.errors import ConcurrencyConflict
+from marketcore.domain.shared.errors import AlreadyExists, ConcurrencyConflict
 
 # PostgreSQL: serialization_failure, deadlock_detected. Both mean "retry", like a stale version.
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
@@ -49,6 +50,7 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         self._writer = None if read_only else _writer_lock(engine)
         self._connection: Connection | None = None
         self._ledger: SqlAlchemyStockLedger | None = None
+        self._sql: RawSql | None = None
 
     def _begin(self) -> tuple[DocumentStore, TouchedStockLedger, OutboxStore]:
         if self._writer is not None:
@@ -67,12 +69,15 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
                 self._writer.release()
             raise
         self._connection = connection
-        self._ledger = SqlAlchemyStockLedger(connection)
-        return SqlAlchemyDocumentStore(connection), self._ledger, SqlAlchemyOutbox(connection)
+        self._sql = sql = RawSql(connection)
+        self._ledger = SqlAlchemyStockLedger(connection, sql)
+        return SqlAlchemyDocumentStore(connection, sql), self._ledger, SqlAlchemyOutbox(connection, sql)
 
     def commit(self) -> None:
         if self.read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
+        if self._sql is not None and self._sql.postgres:
+            self._sql.batch = Batch()  # the commit's writes go in one statement (see Batch)
         try:
             super().commit()
         except DBAPIError as error:
@@ -91,15 +96,27 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
             raise ConcurrencyConflict("the transaction lost a race; retry it") from exc
 
+    @staticmethod
+    def _run_batch(sql: RawSql, batch: Batch) -> None:
+        try:
+            conflicts = batch.run(sql)
+        except IntegrityError as error:
+            raise AlreadyExists(f"an id or unique key is already taken: {error.orig}") from error
+        if conflicts:
+            raise ConcurrencyConflict(conflicts[0])
+
     def _end(self, *, commit: bool) -> None:
         connection, self._connection = self._connection, None
         ledger, self._ledger = self._ledger, None
+        sql, self._sql = self._sql, None
         if connection is None:
             return
         try:
             if commit:
                 if ledger is not None:
                     ledger.flush()
+                if sql is not None and sql.batch is not None:
+                    self._run_batch(sql, sql.batch)
                 connection.commit()
             else:
                 connection.rollback()
