@@ -22,7 +22,7 @@ from marketcore.testing.scenarios import Scenario, a_marketplace_with
 
 BUDGETS: dict[str, dict[str, int]] = {
     "sqlite": {"checkout": 15, "pay": 27, "ship": 5, "product detail": 4},
-    "postgresql": {"checkout": 9, "pay": 19, "ship": 3, "product detail": 3},
+    "postgresql": {"checkout": 7, "pay": 19, "ship": 3, "product detail": 3},
 }
 
 

@@ -73,9 +73,9 @@ def uow_factory(
     if engine is not None:
         sql_engine = engine
 
-        def sql(*, read_only: bool = False) -> MarketUnitOfWork:
+        def sql(*, read_only: bool = False, cached: bool = False) -> MarketUnitOfWork:
             return SqlAlchemyMarketUnitOfWork(
-                sql_engine, after_commit=after_commit, on_change=on_change, read_only=read_only
+                sql_engine, after_commit=after_commit, on_change=on_change, read_only=read_only, cached=cached
             )
 
         return sql
@@ -83,7 +83,7 @@ def uow_factory(
         raise ValueError("neither a database engine nor an in-memory database")
     database = memory
 
-    def in_memory(*, read_only: bool = False) -> MarketUnitOfWork:
+    def in_memory(*, read_only: bool = False, cached: bool = False) -> MarketUnitOfWork:
         return MemoryMarketUnitOfWork(database, after_commit=after_commit, on_change=on_change)
 
     return in_memory

@@ -60,7 +60,7 @@ def pg_type(column: Any) -> str:
 
 @attrs.define
 class _Part:
-    kind: str  # "insert" or "update"
+    kind: str  # "insert", "update" or "check"
     table: str
     columns: tuple[tuple[str, str], ...]  # (name, PostgreSQL type) of the rows' fields
     rows: list[dict[str, Any]]
@@ -88,20 +88,21 @@ class Batch:
     ) -> None:
         self.parts.append(_Part("update", table, tuple(columns), [row], message))
 
-    @property
-    def updates(self) -> int:
-        return sum(part.kind == "update" for part in self.parts)
+    def check(self, table: str, versions: list[dict[str, Any]], message: str) -> None:
+        """Each ``{"id", "version"}`` must still be the stored version (documents served from
+        the cache); counted like an update."""
+        self.parts.append(_Part("check", table, (("id", "text"), ("version", "integer")), versions, message))
 
     def run(self, sql: RawSql) -> list[str]:
-        """Executes the batch; returns the conflict messages of updates that found no row."""
+        """Executes the batch; returns the messages of updates and checks that did not match."""
         if not self.parts:
             return []
         parts, self.parts = self.parts, []
         text = sql.text(("batch", tuple((p.kind, p.table, p.columns) for p in parts)), lambda: _batch(parts))
         params = {f"b{i}": msgspec.json.encode(part.rows).decode() for i, part in enumerate(parts)}
         row = sql.execute(text, params).fetchone()
-        updates = [part for part in parts if part.kind == "update"]
-        return [part.message for part, count in zip(updates, row, strict=False) if count != 1]
+        counted = [part for part in parts if part.kind != "insert"]
+        return [part.message for part, count in zip(counted, row, strict=False) if count != len(part.rows)]
 
 
 def _batch(parts: Sequence[_Part]) -> str:
@@ -114,6 +115,10 @@ def _batch(parts: Sequence[_Part]) -> str:
         if part.kind == "insert":
             columns = ", ".join(names)
             ctes.append(f"w{i} AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM {source})")
+        elif part.kind == "check":
+            on = f'{table}."id" = r."id" AND {table}."version" = r."version"'
+            ctes.append(f"w{i} AS (SELECT 1 FROM {table} JOIN {source} ON {on})")
+            counts.append(f"(SELECT count(*) FROM w{i})")
         else:
             sets = ", ".join(f"{n} = r.{n}" for n in names if n not in ('"id"', '"where_version"'))
             where = f'{table}."id" = r."id" AND {table}."version" = r."where_version"'

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -28,7 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from marketcore.adapters.documents import A, Between, Contains, DocumentSpec, Eq, Filter, In, Lock, Order
-from marketcore.adapters.sqlalchemy.raw import RawSql, json_text, pg_type, placeholder, quote
+from marketcore.adapters.sqlalchemy.document_cache import DocumentCache
+from marketcore.adapters.sqlalchemy.raw import Batch, RawSql, json_text, pg_type, placeholder, quote
 from marketcore.adapters.sqlalchemy.tables import NAMING_CONVENTION, document_keys, document_table
 from marketcore.adapters.tracking import Tracker, Write, check_columns
 from marketcore.domain.shared.errors import AlreadyExists, ConcurrencyConflict
@@ -244,8 +246,15 @@ def _params(table: Table, row: dict[str, Any]) -> dict[str, Any]:
 
 
 class SqlAlchemyDocumentStore:
-    def __init__(self, connection: Connection, sql: RawSql | None = None) -> None:
+    """``cache``: serve cacheable documents from it (writing units of work on PostgreSQL);
+    ``check_served`` then puts the versions served into the commit's batch."""
+
+    def __init__(
+        self, connection: Connection, sql: RawSql | None = None, cache: DocumentCache | None = None
+    ) -> None:
         self._sql = sql or RawSql(connection)
+        self._cache = cache
+        self._served: dict[tuple[str, str], int] = {}  # (kind, id) -> version served from the cache
         self._tracker = Tracker()
         self.written: set[str] = set()
         self._key_ids: dict[tuple[str, str], str] = {}
@@ -254,10 +263,56 @@ class SqlAlchemyDocumentStore:
         known = self._tracker.get(spec, ident)
         if known is not None:
             return known
-        return self._tracker.loaded(spec, ident, version, self._sql.load_json(data))
+        data = self._sql.load_json(data)
+        aggregate = self._tracker.loaded(spec, ident, version, data)
+        if self._cache is not None and spec.cacheable:
+            snapshot = self._tracker.snapshot(spec, ident)
+            if snapshot is not None:
+                self._cache.put(spec.kind, ident, version, data, snapshot)
+        return aggregate
+
+    def _cached(self, spec: DocumentSpec[A], ident: str, key: str | None = None) -> A | None:
+        """The document from the cache (``key``: only if it still holds that key)."""
+        if self._cache is None or not spec.cacheable:
+            return None
+        entry = self._cache.get(spec.kind, ident)
+        if entry is None or (key is not None and key not in entry.snapshot.keys):
+            return None
+        aggregate = msgspec.json.decode(entry.body, type=spec.type)
+        aggregate.version = entry.version
+        self._tracker.track(spec, aggregate, entry.snapshot, entry.version)
+        self._served[(spec.kind, ident)] = entry.version
+        return aggregate
+
+    def _cached_by_key(self, spec: DocumentSpec[A], key: str) -> A | None:
+        if self._cache is None or not spec.cacheable:
+            return None
+        ident = self._cache.id_for_key(spec.kind, key)
+        if ident is None:
+            return None
+        found = self._tracker.get(spec, ident) or self._cached(spec, ident, key)
+        if found is not None:
+            self._key_ids[(spec.kind, key)] = ident
+        return found
+
+    def check_served(self, batch: Batch) -> None:
+        """Adds to ``batch`` a check of every version served from the cache and not written
+        since (a written one was checked by its UPDATE)."""
+        by_kind: dict[str, list[dict[str, Any]]] = {}
+        for (kind, ident), version in self._served.items():
+            if ident not in self.written:
+                by_kind.setdefault(kind, []).append({"id": ident, "version": version})
+        for kind, versions in sorted(by_kind.items()):
+            batch.check(kind, versions, f"{kind} changed since this process cached it")
+
+    def evict_served(self) -> None:
+        """Forget the cache entries this unit of work used (it failed, maybe because of one)."""
+        if self._cache is not None:
+            for kind, ident in self._served:
+                self._cache.evict(kind, ident)
 
     def get(self, spec: DocumentSpec[A], ident: str) -> A | None:
-        known = self._tracker.get(spec, ident)
+        known = self._tracker.get(spec, ident) or self._cached(spec, ident)
         if known is not None:
             return known
         row = self._sql.execute(_get(self._sql, table_for(spec)), {"id": ident}).fetchone()
@@ -270,6 +325,9 @@ class SqlAlchemyDocumentStore:
         known_id = self._key_ids.get((spec.kind, key))
         if known_id is not None:
             return self.get(spec, known_id)
+        cached = self._cached_by_key(spec, key)
+        if cached is not None:
+            return cached
         row = self._sql.execute(
             _by_key(self._sql, table_for(spec)), {"key": key, "kind": spec.kind}
         ).fetchone()
@@ -285,6 +343,8 @@ class SqlAlchemyDocumentStore:
         for key in dict.fromkeys(keys):
             known_id = self._key_ids.get((spec.kind, key))
             aggregate = self.get(spec, known_id) if known_id is not None else None
+            if aggregate is None:
+                aggregate = self._cached_by_key(spec, key)
             if aggregate is not None:
                 found[key] = aggregate
             else:
@@ -311,6 +371,18 @@ class SqlAlchemyDocumentStore:
         lock: Lock | None = None,
     ) -> list[A]:
         check_columns(spec, filters, order)
+        if (
+            self._cache is not None
+            and spec.cacheable
+            and len(filters) == 1
+            and isinstance(filters[0], In)
+            and filters[0].column == "id"
+            and tuple(order) == (Order(),)
+            and limit is None
+            and not offset
+            and lock is None
+        ):
+            return self._find_ids(spec, [v for v in filters[0].values if isinstance(v, str)])
         text, params = _find(
             self._sql, table_for(spec), filters, order, limit is not None or bool(offset), lock
         )
@@ -321,6 +393,22 @@ class SqlAlchemyDocumentStore:
         params["offset"] = offset
         rows = self._sql.execute(text, params).fetchall()
         return [self._loaded(spec, ident, version, data) for ident, version, data in rows]
+
+    def _find_ids(self, spec: DocumentSpec[A], ids: list[str]) -> list[A]:
+        """``find([In("id", ids)])`` with what the cache holds taken from it."""
+        found: dict[str, A] = {}
+        missing = []
+        for ident in dict.fromkeys(ids):
+            aggregate = self._tracker.get(spec, ident) or self._cached(spec, ident)
+            if aggregate is not None:
+                found[ident] = aggregate
+            else:
+                missing.append(ident)
+        if missing:
+            text, params = _find(self._sql, table_for(spec), [In("id", missing)], (Order(),), False, None)
+            for ident, version, data in self._sql.execute(text, params).fetchall():
+                found[ident] = self._loaded(spec, ident, version, data)
+        return [found[ident] for ident in sorted(found, reverse=True)]
 
     def count(self, spec: DocumentSpec[A], filters: Sequence[Filter] = ()) -> int:
         check_columns(spec, filters, ())
@@ -366,6 +454,8 @@ class SqlAlchemyDocumentStore:
         for write in writes:
             write.done()
             self.written.add(write.tracked.aggregate.id)
+            if self._cache is not None and write.tracked.spec.cacheable:
+                self._cache.evict(write.tracked.spec.kind, write.tracked.aggregate.id)
         return self._tracker.aggregates()
 
     @staticmethod

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from marketcore.adapters.documents import DocumentStore
+from marketcore.adapters.sqlalchemy.document_cache import cache_for
 from marketcore.adapters.sqlalchemy.outbox import SqlAlchemyOutbox
 from marketcore.adapters.sqlalchemy.raw import Batch, RawSql
 from marketcore.adapters.sqlalchemy.stock import SqlAlchemyStockLedger
@@ -43,14 +44,17 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         after_commit: AfterCommit | None = None,
         on_change: OnChange | None = None,
         read_only: bool = False,
+        cached: bool = False,
     ) -> None:
         super().__init__(after_commit=after_commit, on_change=on_change)
         self.engine = engine
         self.read_only = read_only
+        self.cached = cached and not read_only
         self._writer = None if read_only else _writer_lock(engine)
         self._connection: Connection | None = None
         self._ledger: SqlAlchemyStockLedger | None = None
         self._sql: RawSql | None = None
+        self._store: SqlAlchemyDocumentStore | None = None
 
     def _begin(self) -> tuple[DocumentStore, TouchedStockLedger, OutboxStore]:
         if self._writer is not None:
@@ -71,18 +75,28 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         self._connection = connection
         self._sql = sql = RawSql(connection)
         self._ledger = SqlAlchemyStockLedger(connection, sql)
-        return SqlAlchemyDocumentStore(connection, sql), self._ledger, SqlAlchemyOutbox(connection, sql)
+        # Only a writer's reads can be served from the cache: its commit checks them (see Batch).
+        cache = cache_for(self.engine) if sql.postgres and self.cached else None
+        self._store = SqlAlchemyDocumentStore(connection, sql, cache)
+        return self._store, self._ledger, SqlAlchemyOutbox(connection, sql)
 
     def commit(self) -> None:
         if self.read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
         if self._sql is not None and self._sql.postgres:
             self._sql.batch = Batch()  # the commit's writes go in one statement (see Batch)
+        store = self._store
         try:
             super().commit()
         except DBAPIError as error:
+            if store is not None:
+                store.evict_served()
             if getattr(error.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
                 raise ConcurrencyConflict("the transaction lost a race; retry it") from error
+            raise
+        except BaseException:
+            if store is not None:
+                store.evict_served()
             raise
 
     def __exit__(
@@ -91,7 +105,10 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """A deadlock or serialization failure inside the block is a lost race too, not a crash."""
+        """A deadlock or serialization failure inside the block is a lost race too, not a crash.
+        A block that failed forgets the cached documents it used: its error may stem from one."""
+        if exc is not None and self._store is not None:
+            self._store.evict_served()
         super().__exit__(exc_type, exc, tb)
         if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
             raise ConcurrencyConflict("the transaction lost a race; retry it") from exc
@@ -109,6 +126,7 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         connection, self._connection = self._connection, None
         ledger, self._ledger = self._ledger, None
         sql, self._sql = self._sql, None
+        store, self._store = self._store, None
         if connection is None:
             return
         try:
@@ -116,6 +134,8 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
                 if ledger is not None:
                     ledger.flush()
                 if sql is not None and sql.batch is not None:
+                    if store is not None:
+                        store.check_served(sql.batch)
                     self._run_batch(sql, sql.batch)
                 connection.commit()
             else:

@@ -154,7 +154,7 @@ class CheckoutService(Service[OrderingUnitOfWork]):
         fingerprint: str,
     ) -> CheckoutResult:
         now = self._clock.now()
-        with self._uow() as uow:
+        with self._uow(cached=True) as uow:  # a stale cached shop or product: retried below
             if idempotency_key is not None:
                 earlier = self._replay(uow, buyer_id, idempotency_key, fingerprint)
                 if earlier is not None:
