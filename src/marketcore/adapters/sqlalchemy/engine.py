@@ -9,15 +9,18 @@ PostgreSQL: psycopg 3, whatever scheme spelling the URL uses.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import StaticPool
 
 from marketcore.adapters.sqlalchemy.types import json_deserializer, json_serializer
 
 BUSY_TIMEOUT_MS = 30_000
+PING_AFTER_IDLE_S = 1.0
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -39,12 +42,36 @@ def create_engine_for(
     }
     backend = parsed.get_backend_name()
     if backend == "postgresql":
-        return create_engine(
-            parsed, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, **common
-        )
+        engine = create_engine(parsed, pool_size=pool_size, max_overflow=max_overflow, **common)
+        _ping_when_idle(engine)
+        return engine
     if backend == "sqlite":
         return _sqlite_engine(parsed, pool_size, max_overflow, common)
     raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Pre-ping a pooled connection only if it sat idle for ``PING_AFTER_IDLE_S``: SQLAlchemy's
+    ``pool_pre_ping`` costs a round trip per transaction. A connection that dies while busy is
+    invalidated by the statement that finds out (SQLAlchemy's own, or ``RawSql``'s)."""
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+        except Exception as error:  # the pool retries with a fresh connection
+            raise DisconnectionError(str(error)) from error
 
 
 def _sqlite_engine(url: URL, pool_size: int, max_overflow: int, common: dict[str, Any]) -> Engine:

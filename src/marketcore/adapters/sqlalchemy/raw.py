@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import msgspec
@@ -174,7 +174,7 @@ class RawSql:
         try:
             cursor.execute(text, params or {})
         except self._error as error:
-            raise DBAPIError.instance(text, params, error, self._error) from error
+            raise self._wrapped(error, text, params, cursor) from error
         return cursor
 
     def execute_many(self, text: str, rows: Sequence[Params], *, returning: bool = False) -> Any:
@@ -189,8 +189,21 @@ class RawSql:
             else:
                 cursor.executemany(text, rows)
         except self._error as error:
-            raise DBAPIError.instance(text, rows, error, self._error) from error
+            raise self._wrapped(error, text, rows, cursor) from error
         return cursor
+
+    def _wrapped(self, error: Exception, text: str, params: Any, cursor: Any) -> DBAPIError:
+        """SQLAlchemy's exception for a driver error; a lost connection is invalidated, as
+        SQLAlchemy does, so the pool does not hand it out again."""
+        dbapi_connection = self.connection.connection.dbapi_connection
+        disconnected = self.dialect.is_disconnect(cast(Any, error), dbapi_connection, cursor)
+        if disconnected:
+            self._cursor = None
+            self.connection.invalidate(error)
+        wrapped = DBAPIError.instance(
+            text, params, error, self._error, connection_invalidated=disconnected, dialect=self.dialect
+        )
+        return cast(DBAPIError, wrapped)  # a driver error always becomes a DBAPIError
 
     def load_json(self, value: Any) -> Any:
         """psycopg decodes JSONB itself (with msgspec, set by the engine); SQLite returns text."""
