@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from marketcore.adapters.documents import DocumentStore
 from marketcore.adapters.sqlalchemy.document_cache import cache_for
+from marketcore.adapters.sqlalchemy.engine import checkpoint_due
 from marketcore.adapters.sqlalchemy.outbox import SqlAlchemyOutbox
 from marketcore.adapters.sqlalchemy.raw import Batch, RawSql
 from marketcore.adapters.sqlalchemy.stock import SqlAlchemyStockLedger
@@ -144,3 +145,9 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
             connection.close()
             if self._writer is not None:
                 self._writer.release()
+        if commit and self._writer is not None and checkpoint_due(self.engine):
+            checkpointer = self.engine.raw_connection()  # no BEGIN: the next writer is at work
+            try:
+                checkpointer.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                checkpointer.close()
