@@ -14,6 +14,7 @@ from marketcore.domain.promotions.kinds import (
     FlashSalePrice,
     FreeShipping,
     FullDiscountRule,
+    FullReductionRule,
     LimitedTimeDiscount,
     MemberPrice,
     MemberPriceEntry,
@@ -400,8 +401,10 @@ def test_the_skeletons_stored_full_reductions_still_load_and_price() -> None:
         "ends_at": "2026-11-20T10:00:00Z",
         "enabled": True,
     }
-    promotion = PROMOTIONS.decode(legacy, 3)
-    assert (promotion.repeating, promotion.cap, promotion.group, promotion.scope.is_everything) == (
+    promotion = PROMOTIONS.decode(legacy, 3)  # a generic promotion of kind full_reduction now
+    rule = promotion.rule
+    assert isinstance(rule, FullReductionRule) and promotion.version == 3
+    assert (rule.repeating, rule.cap, promotion.group, promotion.scope.is_everything) == (
         False,
         None,
         None,

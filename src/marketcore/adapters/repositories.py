@@ -6,15 +6,20 @@ The memory and SQLAlchemy units of work differ only in the store and stock ledge
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic
+
+import attrs
+import msgspec
 
 from marketcore.adapters.documents import (
     A,
     Between,
     Column,
+    ColumnValue,
     Contains,
     DocumentSpec,
     DocumentStore,
@@ -44,17 +49,29 @@ from marketcore.domain.ordering.orders import Checkout, OrderStatus
 from marketcore.domain.ordering.orders import Order as ShopOrder
 from marketcore.domain.payments.inbox import InboxMessage
 from marketcore.domain.payments.payments import Payment
-from marketcore.domain.promotions.promotions import FullReduction
+from marketcore.domain.promotions.coupons import Coupon, CouponStatus, CouponTemplate, TemplateStatus
+from marketcore.domain.promotions.flash_sales import FlashSale, FlashSaleStatus
+from marketcore.domain.promotions.kinds import default_rule_kinds
+from marketcore.domain.promotions.promotions import FullReduction, Promotion
+from marketcore.domain.promotions.rules import RuleKinds
+from marketcore.domain.promotions.scope import EVERYTHING, Scope
 from marketcore.domain.reviews.reviews import Review
 from marketcore.domain.risk.rules import BlacklistEntry, EventKind, RiskRecord
 from marketcore.domain.shared.errors import InvalidInput
 from marketcore.domain.shops.shops import ApplicationStatus, Shop, ShopApplication
 
 MAX_PAGE = 100
+PLATFORM = "platform"  # the owner column of the platform's promotions and coupon templates
+FOREVER = 2**62  # the ends_at column of a window open at its end, so range filters keep it
+MAX_HELD_COUPONS = 200  # what checkout prices from (best_coupons considers no more)
 
 
 def _millis(at: datetime) -> int:
     return int(at.timestamp() * 1000)
+
+
+def _owner(shop_id: str | None) -> str:
+    return PLATFORM if shop_id is None else shop_id
 
 
 USERS = DocumentSpec("users", User, keys=lambda u: [f"email:{u.email}"])
@@ -97,11 +114,135 @@ PRODUCTS = DocumentSpec(
     cacheable=True,
 )
 CARTS = DocumentSpec("carts", Cart)
-PROMOTIONS = DocumentSpec(
-    "promotions",
-    FullReduction,
-    columns=(Column("shop_id", str), Column("ends_at", int)),
-    extract=lambda p: {"shop_id": p.shop_id, "ends_at": _millis(p.ends_at)},
+
+
+@attrs.frozen
+class PromotionSpec(DocumentSpec[Promotion]):
+    """Promotions store their rule as ``{"kind": code, "params": {...}}`` and decode it through
+    the deployment's ``RuleKinds``, so integrators' kinds load like the built-in ones.
+
+    Documents of the skeleton's ``FullReduction`` (tiers at the top level, no ``rule``) load as
+    ``full_reduction`` promotions and are written in the new shape the next time they change.
+    """
+
+    kinds: RuleKinds = attrs.field(factory=default_rule_kinds, kw_only=True)
+
+    def encode(self, aggregate: Promotion) -> dict[str, Any]:
+        p = aggregate
+        data: dict[str, Any] = msgspec.to_builtins(
+            {
+                "id": p.id,
+                "name": p.name,
+                "shop_id": p.shop_id,
+                "starts_at": p.starts_at,
+                "ends_at": p.ends_at,
+                "scope": p.scope,
+                "group": p.group,
+                "priority": p.priority,
+                "enabled": p.enabled,
+            }
+        )
+        data["rule"] = RuleKinds.encode(p.rule)
+        return data
+
+    def decode(self, data: Mapping[str, Any], version: int) -> Promotion:
+        if "rule" not in data:
+            promotion = msgspec.convert(dict(data), FullReduction).as_promotion()
+        else:
+            rule = data["rule"]
+            promotion = Promotion(
+                data["id"],
+                name=data["name"],
+                shop_id=data["shop_id"],
+                rule=self.kinds.decode(rule["kind"], rule["params"]),
+                starts_at=msgspec.convert(data["starts_at"], datetime | None),
+                ends_at=msgspec.convert(data["ends_at"], datetime | None),
+                scope=msgspec.convert(data["scope"], Scope) if data.get("scope") else EVERYTHING,
+                group=data.get("group"),
+                priority=data.get("priority"),
+                enabled=data.get("enabled", True),
+            )
+        promotion.version = version
+        return promotion
+
+
+def _promotion_columns(p: Promotion) -> dict[str, ColumnValue]:
+    return {
+        "shop_id": p.shop_id,
+        "owner": _owner(p.shop_id),
+        "kind": p.rule.code,
+        "ends_at": FOREVER if p.ends_at is None else _millis(p.ends_at),
+    }
+
+
+_PROMOTION_COLUMNS = (
+    Column("shop_id", str),
+    Column("ends_at", int),
+    Column("owner", str),
+    Column("kind", str),
+)
+
+
+@functools.cache
+def promotion_spec(kinds: RuleKinds) -> PromotionSpec:
+    """The promotions spec decoding through ``kinds`` (one per registry)."""
+    return PromotionSpec("promotions", Promotion, _PROMOTION_COLUMNS, _promotion_columns, kinds=kinds)
+
+
+DEFAULT_RULE_KINDS = default_rule_kinds()  # for units of work bootstrap did not give a registry
+PROMOTIONS = promotion_spec(DEFAULT_RULE_KINDS)
+
+
+def _claim_ends(t: CouponTemplate) -> int:
+    """Claims end at ``claim_until``, or earlier when fixed-window coupons would expire first."""
+    ends = t.claim_until if t.valid_until is None else min(t.claim_until, t.valid_until)
+    return _millis(ends)
+
+
+COUPON_TEMPLATES = DocumentSpec(
+    "coupon_templates",
+    CouponTemplate,
+    columns=(
+        Column("owner", str),
+        Column("status", str),
+        Column("claim_from", int),
+        Column("claim_ends", int),
+    ),
+    extract=lambda t: {
+        "owner": _owner(t.shop_id),
+        "status": t.status.value,
+        "claim_from": _millis(t.claim_from),
+        "claim_ends": _claim_ends(t),
+    },
+)
+COUPONS = DocumentSpec(
+    "coupons",
+    Coupon,
+    columns=(
+        Column("buyer_id", str),
+        Column("template_id", str),
+        Column("status", str),
+        Column("checkout_id", str),
+        Column("valid_until", int),
+    ),
+    extract=lambda c: {
+        "buyer_id": c.buyer_id,
+        "template_id": c.template_id,
+        "status": c.status.value,
+        "checkout_id": c.checkout_id,
+        "valid_until": _millis(c.valid_until),
+    },
+)
+FLASH_SALES = DocumentSpec(
+    "flash_sales",
+    FlashSale,
+    columns=(Column("shop_id", str), Column("sku_id", str), Column("status", str), Column("ends_at", int)),
+    extract=lambda f: {
+        "shop_id": f.shop_id,
+        "sku_id": f.sku_id,
+        "status": f.status.value,
+        "ends_at": _millis(f.ends_at),
+    },
 )
 CHECKOUTS = DocumentSpec(
     "checkouts",
@@ -191,6 +332,9 @@ ALL_SPECS: list[DocumentSpec[Any]] = [
     PRODUCTS,
     CARTS,
     PROMOTIONS,
+    COUPON_TEMPLATES,
+    COUPONS,
+    FLASH_SALES,
     CHECKOUTS,
     ORDERS,
     PAYMENTS,
@@ -305,16 +449,92 @@ class CartRepository(DocumentRepository[Cart]):
     pass
 
 
-class PromotionRepository(DocumentRepository[FullReduction]):
-    def active_for_shops(self, shop_ids: Iterable[str], at: datetime) -> list[FullReduction]:
-        wanted = sorted(set(shop_ids))
-        if not wanted:
+class PromotionRepository(DocumentRepository[Promotion]):
+    def for_shop(self, shop_id: str) -> list[Promotion]:
+        return self._find([Eq("owner", shop_id)])
+
+    def listing(self, shop_id: str | None, page: PageRequest) -> Page[Promotion]:
+        return self._page([Eq("owner", _owner(shop_id))], page)
+
+    def active_for_shops(self, shop_ids: Iterable[str], at: datetime) -> list[Promotion]:
+        return self._active(sorted(set(shop_ids)), at)
+
+    def active_for_checkout(self, shop_ids: Iterable[str], at: datetime) -> list[Promotion]:
+        return self._active([*sorted(set(shop_ids)), PLATFORM], at)
+
+    def _active(self, owners: list[str], at: datetime) -> list[Promotion]:
+        """Not ended by the columns; started and enabled checked on the documents."""
+        if not owners:
             return []
-        candidates = self._find([In("shop_id", wanted), Between("ends_at", _millis(at) + 1, None)])
+        candidates = self._find([In("owner", owners), Between("ends_at", _millis(at) + 1, None)])
         return [p for p in candidates if p.is_active(at)]
 
-    def for_shop(self, shop_id: str) -> list[FullReduction]:
-        return self._find([Eq("shop_id", shop_id)])
+
+class CouponTemplateRepository(DocumentRepository[CouponTemplate]):
+    def listing(self, shop_id: str | None, page: PageRequest) -> Page[CouponTemplate]:
+        return self._page([Eq("owner", _owner(shop_id))], page)
+
+    def claimable(
+        self, at: datetime, page: PageRequest, *, shop_id: str | None = None
+    ) -> Page[CouponTemplate]:
+        now = _millis(at)
+        filters: list[Filter] = [
+            Eq("status", TemplateStatus.ACTIVE.value),
+            Between("claim_from", None, now),
+            Between("claim_ends", now + 1, None),
+        ]
+        if shop_id is not None:
+            filters.append(Eq("owner", shop_id))
+        return self._page(filters, page)
+
+
+class CouponRepository(DocumentRepository[Coupon]):
+    def get_many(self, coupon_ids: Sequence[str], *, lock: bool = False) -> dict[str, Coupon]:
+        wanted = sorted(set(coupon_ids))
+        if not wanted:
+            return {}
+        found = self._store.find(
+            self._spec, [In("id", wanted)], (Order("id", False),), lock="wait" if lock else None
+        )
+        return {coupon.id: coupon for coupon in found}
+
+    def for_buyer(self, buyer_id: str, status: CouponStatus | None, page: PageRequest) -> Page[Coupon]:
+        filters: list[Filter] = [Eq("buyer_id", buyer_id)]
+        if status is not None:
+            filters.append(Eq("status", status.value))
+        return self._page(filters, page)
+
+    def usable_by(self, buyer_id: str, at: datetime) -> list[Coupon]:
+        filters: list[Filter] = [
+            Eq("buyer_id", buyer_id),
+            Eq("status", CouponStatus.AVAILABLE.value),
+            Between("valid_until", _millis(at) + 1, None),
+        ]
+        found = self._store.find(self._spec, filters, (Order(),), MAX_HELD_COUPONS)
+        return [c for c in found if at < c.valid_until]
+
+    def for_checkout(self, checkout_id: str, *, lock: bool = False) -> list[Coupon]:
+        return self._store.find(
+            self._spec, [Eq("checkout_id", checkout_id)], (Order("id", False),), lock="wait" if lock else None
+        )
+
+
+class FlashSaleRepository(DocumentRepository[FlashSale]):
+    def listing(self, shop_id: str, page: PageRequest) -> Page[FlashSale]:
+        return self._page([Eq("shop_id", shop_id)], page)
+
+    def running_for_skus(self, sku_ids: Iterable[str], at: datetime) -> list[FlashSale]:
+        wanted = sorted(set(sku_ids))
+        if not wanted:
+            return []
+        candidates = self._find(
+            [
+                In("sku_id", wanted),
+                Eq("status", FlashSaleStatus.SCHEDULED.value),
+                Between("ends_at", _millis(at) + 1, None),
+            ]
+        )
+        return [sale for sale in candidates if sale.is_running(at)]
 
 
 class CheckoutRepository(DocumentRepository[Checkout]):
@@ -445,6 +665,11 @@ class Repositories:
     products: catalog_ports.ProductRepository
     carts: cart_ports.CartRepository
     promotions: promotions_ports.PromotionRepository
+    coupon_templates: promotions_ports.CouponTemplateRepository
+    coupons: promotions_ports.CouponRepository
+    flash_sales: promotions_ports.FlashSaleRepository
+    promotion_counters: promotions_ports.PromotionCounters
+    rule_kinds: RuleKinds | None = None  # bootstrap's registry; None: the built-in kinds
     checkouts: ordering_ports.CheckoutRepository
     orders: ordering_ports.OrderRepository
     payments: payments_ports.PaymentRepository
@@ -461,7 +686,10 @@ class Repositories:
         self.categories = CategoryRepository(store, CATEGORIES)
         self.products = ProductRepository(store, PRODUCTS)
         self.carts = CartRepository(store, CARTS)
-        self.promotions = PromotionRepository(store, PROMOTIONS)
+        self.promotions = PromotionRepository(store, promotion_spec(self.rule_kinds or DEFAULT_RULE_KINDS))
+        self.coupon_templates = CouponTemplateRepository(store, COUPON_TEMPLATES)
+        self.coupons = CouponRepository(store, COUPONS)
+        self.flash_sales = FlashSaleRepository(store, FLASH_SALES)
         self.checkouts = CheckoutRepository(store, CHECKOUTS)
         self.orders = OrderRepository(store, ORDERS)
         self.payments = PaymentRepository(store, PAYMENTS)

@@ -12,8 +12,10 @@ from typing import Protocol, Self
 
 import msgspec
 
+from marketcore.adapters.counters import CounterStore, StoredPromotionCounters
 from marketcore.adapters.documents import DocumentStore
 from marketcore.application.inventory.ports import StockLedger
+from marketcore.application.promotions.ports import PromotionCounters
 from marketcore.application.shared.ids import new_id
 from marketcore.application.shared.ports import OutboxEntry, OutboxStore
 from marketcore.domain.shared.clock import require_aware
@@ -47,7 +49,8 @@ def outbox_entries(aggregates: Sequence[Aggregate]) -> list[OutboxEntry]:
 
 
 class StoreUnitOfWork:
-    """``UnitOfWork`` over a ``DocumentStore``, a ``StockLedger`` and an ``OutboxStore``.
+    """``UnitOfWork`` over a ``DocumentStore``, a ``StockLedger``, promotion counters and an
+    ``OutboxStore``.
 
     Re-enterable: every ``with`` block is a fresh transaction. ``commit`` writes the events of the
     saved aggregates to the outbox in the same transaction, then ends it; leaving the block without
@@ -58,6 +61,7 @@ class StoreUnitOfWork:
     documents: DocumentStore
     stock: StockLedger
     outbox: OutboxStore
+    promotion_counters: PromotionCounters
 
     def __init__(self, *, after_commit: AfterCommit | None = None, on_change: OnChange | None = None) -> None:
         self._active = False
@@ -72,6 +76,7 @@ class StoreUnitOfWork:
         self.stock = self._stock_changes
         self._active = True
         try:
+            self.promotion_counters = StoredPromotionCounters(self._counters())
             self._attach_repositories()
         except BaseException:
             self._finish(commit=False)
@@ -119,6 +124,10 @@ class StoreUnitOfWork:
 
     def _begin(self) -> tuple[DocumentStore, TouchedStockLedger, OutboxStore]:
         """Open a transaction; return the document store, stock ledger and outbox bound to it."""
+        raise NotImplementedError
+
+    def _counters(self) -> CounterStore:
+        """The promotion counters inside the transaction ``_begin`` opened."""
         raise NotImplementedError
 
     def _end(self, *, commit: bool) -> None:

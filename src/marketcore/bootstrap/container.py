@@ -33,7 +33,7 @@ from marketcore.application.ordering.reconciliation import PaymentReconciler
 from marketcore.application.ordering.refunds import RefundSender
 from marketcore.application.payments.ports import PaymentGateway
 from marketcore.application.promotions.ports import PromotionsUnitOfWork
-from marketcore.application.promotions.services import PromotionsService
+from marketcore.application.promotions.services import CouponService, PromotionsService
 from marketcore.application.reviews.ports import ReviewsUnitOfWork
 from marketcore.application.reviews.services import ReviewService
 from marketcore.application.risk.ports import RiskRule, RiskUnitOfWork
@@ -47,6 +47,8 @@ from marketcore.application.shops.ports import ShopsUnitOfWork
 from marketcore.application.shops.services import ShopsService
 from marketcore.bootstrap.gateways import build_gateway
 from marketcore.bootstrap.settings import Settings
+from marketcore.domain.promotions.kinds import default_rule_kinds
+from marketcore.domain.promotions.rules import RuleKinds
 
 
 class SqlAlchemyMarketUnitOfWork(Repositories, SqlAlchemyUnitOfWork):
@@ -65,18 +67,21 @@ def uow_factory(
     memory: MemoryDatabase | None,
     bus: EventBus | None = None,
     changes: ChangeFeed | None = None,
+    rule_kinds: RuleKinds | None = None,
 ) -> UnitOfWorkFactory[MarketUnitOfWork]:
     """Units of work that write events to the outbox and, once committed, hand them to ``bus``
-    and the ids they wrote to ``changes``."""
+    and the ids they wrote to ``changes``; stored promotions decode through ``rule_kinds``."""
     after_commit = None if bus is None else bus.dispatch
     on_change = None if changes is None else changes.publish
     if engine is not None:
         sql_engine = engine
 
         def sql(*, read_only: bool = False, cached: bool = False) -> MarketUnitOfWork:
-            return SqlAlchemyMarketUnitOfWork(
+            uow = SqlAlchemyMarketUnitOfWork(
                 sql_engine, after_commit=after_commit, on_change=on_change, read_only=read_only, cached=cached
             )
+            uow.rule_kinds = rule_kinds
+            return uow
 
         return sql
     if memory is None:
@@ -84,7 +89,9 @@ def uow_factory(
     database = memory
 
     def in_memory(*, read_only: bool = False, cached: bool = False) -> MarketUnitOfWork:
-        return MemoryMarketUnitOfWork(database, after_commit=after_commit, on_change=on_change)
+        uow = MemoryMarketUnitOfWork(database, after_commit=after_commit, on_change=on_change)
+        uow.rule_kinds = rule_kinds
+        return uow
 
     return in_memory
 
@@ -154,7 +161,8 @@ class Container(containers.DeclarativeContainer):
     memory = providers.Singleton(make_memory, settings)
     events = providers.Singleton(EventBus)
     changes = providers.Singleton(ChangeFeed)
-    uow = providers.Singleton(uow_factory, engine, memory, events, changes)
+    rule_kinds = providers.Singleton(default_rule_kinds)  # integrators register their kinds here
+    uow = providers.Singleton(uow_factory, engine, memory, events, changes, rule_kinds)
     publisher = providers.Singleton(make_publisher, settings)
     hasher = providers.Singleton(Argon2PasswordHasher)
     gateways = providers.Singleton(enabled_gateways, settings)
@@ -164,7 +172,8 @@ class Container(containers.DeclarativeContainer):
     identity = providers.Singleton(IdentityService, uow, clock, hasher)
     shops = providers.Singleton(ShopsService, uow, clock)
     catalog = providers.Singleton(CatalogService, uow, clock)
-    promotions = providers.Singleton(PromotionsService, uow, clock)
+    promotions = providers.Singleton(PromotionsService, uow, clock, rule_kinds)
+    coupons = providers.Singleton(CouponService, uow, clock, rule_kinds)
     cart = providers.Singleton(CartService, uow, clock)
     checkout = providers.Singleton(CheckoutService, uow, clock, gateways, risk_engine, payment_window)
     receipt_window = providers.Callable(lambda s: timedelta(days=s.auto_complete_days), settings)

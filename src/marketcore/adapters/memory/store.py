@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 import msgspec
 
+from marketcore.adapters.counters import TOTAL, CounterKey
 from marketcore.adapters.documents import (
     A,
     Between,
@@ -59,6 +60,7 @@ class MemoryDatabase:
         self.keys: dict[str, tuple[str, str]] = {}  # key -> (kind, doc_id)
         self.stock: dict[str, StockLevel] = {}
         self.movements: dict[str, list[StockMovement]] = {}
+        self.counters: dict[str, int] = {}  # promotion counters, by _counter_key
         self.outbox: dict[int, OutboxMessage] = {}  # position -> message, insertion = position order
         self.outbox_position = 0  # last position handed out; like a sequence, never rolled back
 
@@ -455,3 +457,43 @@ class MemoryStockLedger:
         self._tx.append_movement(
             StockMovement(new_id(), sku_id, kind, on_hand, reserved, reason, reference, at)
         )
+
+
+def _counter_key(key: CounterKey) -> str:
+    return "\x1f".join(key)
+
+
+class MemoryCounterStore:
+    """``CounterStore`` over a ``MemoryDatabase``; the lock makes each check-and-change atomic."""
+
+    def __init__(self, transaction: MemoryTransaction) -> None:
+        self._tx = transaction
+        self._db = transaction.database
+
+    def raise_within(self, key: CounterKey, quantity: int, limit: int) -> bool:
+        name = _counter_key(key)
+        count = self._db.counters.get(name, 0) + quantity
+        if count > limit:
+            self._tx.check_open()
+            return False
+        self._tx.put(self._db.counters, name, count)
+        return True
+
+    def lower(self, key: CounterKey, quantity: int) -> bool:
+        name = _counter_key(key)
+        count = self._db.counters.get(name, 0)
+        if count < quantity:
+            self._tx.check_open()
+            return False
+        self._tx.put(self._db.counters, name, count - quantity)
+        return True
+
+    def read(self, counter: str, subject_ids: Sequence[str], buyer_id: str | None) -> dict[CounterKey, int]:
+        self._tx.check_open()
+        found: dict[CounterKey, int] = {}
+        for subject in subject_ids:
+            for buyer in (TOTAL, buyer_id) if buyer_id else (TOTAL,):
+                count = self._db.counters.get(_counter_key((counter, subject, buyer)))
+                if count is not None:
+                    found[(counter, subject, buyer)] = count
+        return found

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from marketcore.adapters.counters import CounterStore
 from marketcore.adapters.documents import DocumentStore
 from marketcore.adapters.memory.store import (
+    MemoryCounterStore,
     MemoryDatabase,
     MemoryDocumentStore,
     MemoryOutbox,
@@ -29,6 +31,10 @@ class MemoryUnitOfWork(StoreUnitOfWork):
     def _begin(self) -> tuple[DocumentStore, TouchedStockLedger, OutboxStore]:
         self._transaction = tx = self.database.begin()
         return MemoryDocumentStore(tx), MemoryStockLedger(tx), MemoryOutbox(tx)
+
+    def _counters(self) -> CounterStore:
+        assert self._transaction is not None
+        return MemoryCounterStore(self._transaction)
 
     def _end(self, *, commit: bool) -> None:
         transaction, self._transaction = self._transaction, None

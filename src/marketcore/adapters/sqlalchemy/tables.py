@@ -1,4 +1,5 @@
-"""Table definitions. One table per document kind, plus the shared keys, stock and outbox tables.
+"""Table definitions. One table per document kind, plus the shared keys, stock, promotion
+counters and outbox tables.
 
 ``metadata`` (every spec in ``repositories.ALL_SPECS``) is what Alembic migrates;
 ``build_metadata`` and ``create_document_tables`` let tests and integrators build tables for
@@ -97,6 +98,15 @@ def _fixed_tables(metadata: MetaData) -> None:
         Column("reference", text_type(), nullable=False),
         Column("at", UtcDateTime(), nullable=False),
     )
+    Table(
+        "promotion_counters",
+        metadata,
+        Column("counter", String(32), primary_key=True),
+        Column("subject_id", text_type(), primary_key=True),
+        Column("buyer_id", text_type(), primary_key=True),  # "" counts the subject's total
+        Column("count", BigInteger, nullable=False),
+        CheckConstraint("count >= 0", name="count_not_negative"),
+    )
 
 
 def _outbox_table(metadata: MetaData) -> None:
@@ -145,6 +155,7 @@ document_keys = _fixed.tables["document_keys"]
 stock_levels = _fixed.tables["stock_levels"]
 stock_movements = _fixed.tables["stock_movements"]
 outbox = _fixed.tables["outbox"]
+promotion_counters = _fixed.tables["promotion_counters"]
 
 metadata: MetaData  # every table of the application; built on first access, see __getattr__
 

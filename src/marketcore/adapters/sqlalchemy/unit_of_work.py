@@ -9,7 +9,9 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from marketcore.adapters.counters import CounterStore
 from marketcore.adapters.documents import DocumentStore
+from marketcore.adapters.sqlalchemy.counters import SqlAlchemyCounterStore
 from marketcore.adapters.sqlalchemy.document_cache import cache_for
 from marketcore.adapters.sqlalchemy.engine import checkpoint_due
 from marketcore.adapters.sqlalchemy.outbox import SqlAlchemyOutbox
@@ -122,6 +124,10 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
             raise AlreadyExists(f"an id or unique key is already taken: {error.orig}") from error
         if conflicts:
             raise ConcurrencyConflict(conflicts[0])
+
+    def _counters(self) -> CounterStore:
+        assert self._connection is not None
+        return SqlAlchemyCounterStore(self._connection)
 
     def _end(self, *, commit: bool) -> None:
         connection, self._connection = self._connection, None

@@ -10,7 +10,12 @@ from marketcore.application.catalog.ports import ProductRepository
 from marketcore.application.identity.ports import UserRepository
 from marketcore.application.inventory.ports import StockLedger
 from marketcore.application.payments.ports import InboxRepository, PaymentRepository
-from marketcore.application.promotions.ports import PromotionRepository
+from marketcore.application.promotions.ports import (
+    CouponRepository,
+    FlashSaleRepository,
+    PromotionCounters,
+    PromotionRepository,
+)
 from marketcore.application.risk.ports import RiskUnitOfWork
 from marketcore.application.shared.ports import Page, PageRequest
 from marketcore.application.shops.ports import ShopRepository
@@ -56,6 +61,9 @@ class OrderingUnitOfWork(RiskUnitOfWork, Protocol):
     stock: StockLedger
     carts: CartRepository
     promotions: PromotionRepository
+    coupons: CouponRepository  # the buyer's held coupons; locked, used or returned by checkout
+    flash_sales: FlashSaleRepository
+    promotion_counters: PromotionCounters  # flash-sale quota taken and given back
     checkouts: CheckoutRepository
     orders: OrderRepository
     payments: PaymentRepository
