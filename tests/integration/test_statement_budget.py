@@ -21,8 +21,8 @@ from marketcore.bootstrap import Marketplace, create_marketplace
 from marketcore.testing.scenarios import Scenario, a_marketplace_with
 
 BUDGETS: dict[str, dict[str, int]] = {
-    "sqlite": {"checkout": 18, "pay": 27, "ship": 5, "product detail": 4},
-    "postgresql": {"checkout": 17, "pay": 22, "ship": 4, "product detail": 3},
+    "sqlite": {"checkout": 15, "pay": 27, "ship": 5, "product detail": 4},
+    "postgresql": {"checkout": 7, "pay": 19, "ship": 3, "product detail": 3},
 }
 
 

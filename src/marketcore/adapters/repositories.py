@@ -86,6 +86,7 @@ SHOPS = DocumentSpec(
     Shop,
     columns=(Column("owner_id", str), Column("status", str)),
     extract=lambda s: {"owner_id": s.owner_id, "status": s.status.value},
+    cacheable=True,
 )
 CATEGORIES = DocumentSpec(
     "categories", Category, columns=(Column("parent_id", str),), extract=lambda c: {"parent_id": c.parent_id}
@@ -110,6 +111,7 @@ PRODUCTS = DocumentSpec(
         "min_price": p.min_price,
     },
     keys=lambda p: [f"sku:{s.id}" for s in p.skus],
+    cacheable=True,
 )
 CARTS = DocumentSpec("carts", Cart)
 
