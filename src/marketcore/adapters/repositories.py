@@ -322,6 +322,9 @@ RISK_RECORDS = DocumentSpec(
     RiskRecord,
     columns=(Column("user_id", str), Column("kind", str), Column("at", int)),
     extract=lambda r: {"user_id": r.user_id, "kind": r.kind.value, "at": _millis(r.at)},
+    # The velocity count (one user, one kind, a time window) must not scan every user's records:
+    # SQLite otherwise picks the ``kind`` index and reads all checkouts under the writer lock.
+    indexes=(("user_id", "kind", "at"),),
 )
 
 ALL_SPECS: list[DocumentSpec[Any]] = [
