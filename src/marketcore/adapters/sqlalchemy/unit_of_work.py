@@ -7,7 +7,8 @@ import weakref
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from marketcore.adapters.counters import CounterStore
 from marketcore.adapters.documents import DocumentStore
@@ -19,7 +20,7 @@ from marketcore.adapters.sqlalchemy.raw import Batch, RawSql
 from marketcore.adapters.sqlalchemy.stock import SqlAlchemyStockLedger
 from marketcore.adapters.sqlalchemy.store import SqlAlchemyDocumentStore
 from marketcore.adapters.unit_of_work import AfterCommit, OnChange, StoreUnitOfWork, TouchedStockLedger
-from marketcore.application.shared.ports import OutboxStore
+from marketcore.application.shared.ports import OutboxStore, StorageUnavailable
 from marketcore.domain.shared.errors import AlreadyExists, ConcurrencyConflict
 
 # PostgreSQL: serialization_failure, deadlock_detected. Both mean "retry", like a stale version.
@@ -63,7 +64,7 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         if self._writer is not None:
             self._writer.acquire()
         try:
-            connection = self.engine.connect()
+            connection = self._connect()
             if self.read_only:  # SQLite: a deferred BEGIN reads a WAL snapshot beside the writer
                 connection = connection.execution_options(marketcore_read_only=True)
             try:
@@ -82,6 +83,14 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         cache = cache_for(self.engine) if sql.postgres and self.cached else None
         self._store = SqlAlchemyDocumentStore(connection, sql, cache)
         return self._store, self._ledger, SqlAlchemyOutbox(connection, sql)
+
+    def _connect(self) -> Connection:
+        """A connection, or ``StorageUnavailable`` when the server refuses one (down, or out of
+        connections) or the pool has none to spare in time: a busy database is not a crash."""
+        try:
+            return self.engine.connect()
+        except (OperationalError, PoolTimeout) as error:
+            raise StorageUnavailable(f"the database is unavailable: {type(error).__name__}") from error
 
     def commit(self) -> None:
         if self.read_only:

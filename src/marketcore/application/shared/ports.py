@@ -10,9 +10,17 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 import attrs
 
+from marketcore.domain.shared.errors import MarketcoreError
 from marketcore.domain.shared.events import DomainEvent
 
 T = TypeVar("T")
+
+
+class StorageUnavailable(MarketcoreError):
+    """The database cannot be reached or has no connection to spare: nothing was done, and the
+    same request may succeed in a moment (HTTP 503 with Retry-After)."""
+
+    code = "storage_unavailable"
 
 
 class Clock(Protocol):

@@ -18,6 +18,7 @@ from litestar.exceptions import (
 from litestar.types import ExceptionHandlersMap
 
 from marketcore.application.payments.ports import GatewayUnavailable, InvalidNotification
+from marketcore.application.shared.ports import StorageUnavailable
 from marketcore.domain.shared.errors import (
     Conflict,
     Forbidden,
@@ -43,6 +44,7 @@ STATUS_BY_ERROR: dict[type[MarketcoreError], int] = {
     Conflict: 409,
     InvalidNotification: 400,
     GatewayUnavailable: 503,
+    StorageUnavailable: 503,
 }
 
 TITLES = {
@@ -119,6 +121,8 @@ def _domain_error(request: Request[Any, Any, Any], exc: MarketcoreError) -> Resp
     if isinstance(exc, InvalidNotification):  # the signature covers the exact body as received
         return problem(status, exc.code, exc.detail, field="body")
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, StorageUnavailable):
+        headers = {"Retry-After": "1"}
     return problem(status, exc.code, exc.detail, headers=headers)
 
 
