@@ -239,6 +239,20 @@ def test_the_payment_deadline_returns_every_coupon(marketplace: Marketplace, clo
     assert all(marketplace.orders.order(s.buyer, o.id).status is OrderStatus.CLOSED for o in result.orders)
 
 
+def test_an_order_closed_out_of_stock_at_payment_returns_its_coupons(marketplace: Marketplace) -> None:
+    s = a_marketplace_with(marketplace, shops=1, listed_skus=1, stock=1)
+    shop = s.shops[0]
+    marketplace.shops.update_settings(shop.staff, shop.id, deduction_mode="deduct_on_payment")
+    shop_coupon = give_coupon(marketplace, buyer_id(s), shop.id, fixed(500))
+    platform = give_coupon(marketplace, buyer_id(s), None, fixed(300))
+    result = place(s, shop_coupon, platform)
+    marketplace.catalog.update_sku(shop.staff, shop.id, shop.sku_ids[0], stock_delta=-1, reason="damaged")
+    pay(s, result)
+    assert marketplace.orders.order(s.buyer, result.orders[0].id).close_reason == "out of stock at payment"
+    assert coupon_state(marketplace, shop_coupon.id) == ("available", None)
+    assert coupon_state(marketplace, platform.id) == ("available", None)
+
+
 def test_cash_on_delivery_uses_a_coupon_when_collected_and_returns_it_when_refused(
     marketplace: Marketplace,
 ) -> None:
