@@ -373,27 +373,23 @@ class CheckoutService(Service[OrderingUnitOfWork]):
         shop_ids = list(dict.fromkeys(p.shop_id for p in products.values()))
         shops = uow.shops.get_many(shop_ids)
         facts: dict[str, QuotedLine] = {}
-        for sku_id in wanted:
+        pricing_lines: list[PricingLine] = []
+        for sku_id, quantity in wanted.items():
             product, shop = products[sku_id], shops.get(products[sku_id].shop_id)
             if shop is None or not shop.is_open:
                 raise SkuUnavailable(sku_id)
             sku = product.sku(sku_id)
             deduction = sku.deduction_mode or shop.deduction_mode
             facts[sku_id] = QuotedLine(sku_id, product.id, product.title, sku.code, sku.attributes, deduction)
+            pricing_lines.append(PricingLine(sku_id, product.shop_id, sku.price, quantity))
         now = self._clock.now()
-        coupons = coupon_holds.chosen(uow, user.id, coupon_ids, now, lock=lock)
         promotions = uow.promotions.active_for_checkout(shop_ids, now)
-        inputs = PricingInputs(
-            _pricing_lines(uow, wanted, products, [*promotions, *coupons]),
-            tuple(promotions),
-            {shop_id: shops[shop_id].shipping_fee for shop_id in shop_ids},
-            BuyerContext(user.id, member_level=user.member_level),
-            now,
-        )
-        pricing = price(
-            inputs.lines, inputs.promotions, inputs.fees, buyer=inputs.buyer, coupons=coupons, at=now
-        )
-        return Quote(facts, pricing, from_cart, tuple(coupons), inputs)
+        fees = {shop_id: shops[shop_id].shipping_fee for shop_id in shop_ids}
+        buyer = BuyerContext(user.id, member_level=user.member_level)
+        coupons = coupon_holds.chosen(uow, user.id, coupon_ids, now, lock=lock)
+        lines = _with_categories(uow, pricing_lines, products, [*promotions, *coupons])
+        inputs = PricingInputs(tuple(lines), tuple(promotions), fees, buyer, now)
+        return Quote(facts, _price_with(inputs, coupons), from_cart, tuple(coupons), inputs)
 
 
 def _address(user: User, address_id: str) -> AddressSnapshot:
@@ -404,33 +400,31 @@ def _address(user: User, address_id: str) -> AddressSnapshot:
     return AddressSnapshot(a.recipient, a.phone, a.province, a.city, a.district, a.detail, a.postal_code)
 
 
-def _pricing_lines(
+def _with_categories(
     uow: OrderingUnitOfWork,
-    wanted: Mapping[str, int],
+    lines: Sequence[PricingLine],
     products: Mapping[str, Product],
     offers: Sequence[PromotionTerms | Coupon],
-) -> tuple[PricingLine, ...]:
-    """The lines to price, with their category and its ancestors when an offer is scoped by
-    category (the category tree is read only then)."""
+) -> Sequence[PricingLine]:
+    """The lines with their category and its ancestors, when an offer is scoped by category (the
+    category tree is read only then)."""
+    if not any(offer.scope.category_ids for offer in offers):
+        return lines
+    parents = {c.id: c.parent_id for c in uow.categories.all()}
     paths: dict[str, tuple[str, ...]] = {}
-    if any(offer.scope.category_ids for offer in offers):
-        parents = {c.id: c.parent_id for c in uow.categories.all()}
-        for category_id in {products[sku_id].category_id for sku_id in wanted}:
-            path: list[str] = []
-            at: str | None = category_id
-            while at is not None and at not in path and len(path) < 32:  # a cycle cannot loop
-                path.append(at)
-                at = parents.get(at)
-            paths[category_id] = tuple(path)
-    return tuple(
-        PricingLine(
-            sku_id,
-            products[sku_id].shop_id,
-            products[sku_id].sku(sku_id).price,
-            quantity,
-            category_ids=paths.get(products[sku_id].category_id, ()),
-        )
-        for sku_id, quantity in wanted.items()
+    for category_id in {products[line.sku_id].category_id for line in lines}:
+        path: list[str] = []
+        at: str | None = category_id
+        while at is not None and at not in path and len(path) < 32:  # a cycle cannot loop
+            path.append(at)
+            at = parents.get(at)
+        paths[category_id] = tuple(path)
+    return [attrs.evolve(line, category_ids=paths[products[line.sku_id].category_id]) for line in lines]
+
+
+def _price_with(inputs: PricingInputs, coupons: Sequence[Coupon]) -> PricingResult:
+    return price(
+        inputs.lines, inputs.promotions, inputs.fees, buyer=inputs.buyer, coupons=coupons, at=inputs.at
     )
 
 
