@@ -109,6 +109,8 @@ def test_checkout_locks_the_coupons_cancel_returns_them_and_payment_uses_them(wo
     assert _coupons(world) == {shop_coupon: "locked", platform_coupon: "locked"}
     order = world.buyer.ok("GET", f"/orders/{placed['orders'][0]['id']}")
     assert {a["kind"] for a in order["lines"][0]["allocations"]} >= {"fixed_amount", "percent_off"}
+    assert sorted(order["coupon_ids"]) == sorted([shop_coupon, platform_coupon])
+    assert order["shipping_waiver"] is None
     assert_problem(world.buyer.post("/checkout", json=body), 409, "coupon_not_usable")
 
     for o in placed["orders"]:

@@ -570,6 +570,8 @@ class OrderOut(Out):
     lines: list[OrderLineOut]
     history: list[TransitionOut]
     shipments: list[ShipmentOut]
+    coupon_ids: list[str] = msgspec.field(default_factory=list)  # its checkout's coupons that concern it
+    shipping_waiver: AllocationOut | None = None  # what a free-shipping offer took off the fee
 
 
 class NextActionOut(Out):
@@ -1019,6 +1021,8 @@ def order_out(o: Order) -> OrderOut:
             )
             for s in o.shipments
         ],
+        coupon_ids=list(o.coupon_ids),
+        shipping_waiver=None if o.shipping_waiver is None else _allocation_out(o.shipping_waiver),
     )
 
 
