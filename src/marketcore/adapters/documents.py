@@ -38,6 +38,11 @@ class DocumentSpec(Generic[A]):
     columns: Sequence[Column] = ()
     extract: Callable[[A], Mapping[str, ColumnValue]] = lambda _: {}
     keys: Callable[[A], Iterable[str]] = lambda _: ()
+    # Composite indexes over ``columns``, for queries filtering on several at once.
+    indexes: Sequence[tuple[str, ...]] = ()
+    # Rarely changed and safe to serve from a per-process cache to writing units of work, whose
+    # commit then checks the versions served (SQLAlchemy adapter on PostgreSQL; see document_cache).
+    cacheable: bool = False
 
     def encode(self, aggregate: A) -> dict[str, Any]:
         data: dict[str, Any] = msgspec.to_builtins(aggregate)

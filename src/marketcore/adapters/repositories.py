@@ -86,6 +86,7 @@ SHOPS = DocumentSpec(
     Shop,
     columns=(Column("owner_id", str), Column("status", str)),
     extract=lambda s: {"owner_id": s.owner_id, "status": s.status.value},
+    cacheable=True,
 )
 CATEGORIES = DocumentSpec(
     "categories", Category, columns=(Column("parent_id", str),), extract=lambda c: {"parent_id": c.parent_id}
@@ -110,6 +111,7 @@ PRODUCTS = DocumentSpec(
         "min_price": p.min_price,
     },
     keys=lambda p: [f"sku:{s.id}" for s in p.skus],
+    cacheable=True,
 )
 CARTS = DocumentSpec("carts", Cart)
 
@@ -320,6 +322,9 @@ RISK_RECORDS = DocumentSpec(
     RiskRecord,
     columns=(Column("user_id", str), Column("kind", str), Column("at", int)),
     extract=lambda r: {"user_id": r.user_id, "kind": r.kind.value, "at": _millis(r.at)},
+    # The velocity count (one user, one kind, a time window) must not scan every user's records:
+    # SQLite otherwise picks the ``kind`` index and reads all checkouts under the writer lock.
+    indexes=(("user_id", "kind", "at"),),
 )
 
 ALL_SPECS: list[DocumentSpec[Any]] = [

@@ -86,6 +86,14 @@ class Tracker:
         self._items[(spec.kind, ident)] = Tracked(spec, aggregate, Snapshot.of(spec, aggregate), version)
         return aggregate
 
+    def track(self, spec: DocumentSpec[A], aggregate: A, snapshot: Snapshot, version: int) -> None:
+        """Track an aggregate decoded elsewhere (a cache) with the snapshot it was stored as."""
+        self._items[(spec.kind, aggregate.id)] = Tracked(spec, aggregate, snapshot, version)
+
+    def snapshot(self, spec: DocumentSpec[Any], ident: str) -> Snapshot | None:
+        tracked = self._items.get((spec.kind, ident))
+        return None if tracked is None else tracked.stored
+
     def added(self, spec: DocumentSpec[A], aggregate: A) -> None:
         known = self._items.get((spec.kind, aggregate.id))
         if known is not None:

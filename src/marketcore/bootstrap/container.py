@@ -76,9 +76,9 @@ def uow_factory(
     if engine is not None:
         sql_engine = engine
 
-        def sql(*, read_only: bool = False) -> MarketUnitOfWork:
+        def sql(*, read_only: bool = False, cached: bool = False) -> MarketUnitOfWork:
             uow = SqlAlchemyMarketUnitOfWork(
-                sql_engine, after_commit=after_commit, on_change=on_change, read_only=read_only
+                sql_engine, after_commit=after_commit, on_change=on_change, read_only=read_only, cached=cached
             )
             uow.rule_kinds = rule_kinds
             return uow
@@ -88,7 +88,7 @@ def uow_factory(
         raise ValueError("neither a database engine nor an in-memory database")
     database = memory
 
-    def in_memory(*, read_only: bool = False) -> MarketUnitOfWork:
+    def in_memory(*, read_only: bool = False, cached: bool = False) -> MarketUnitOfWork:
         uow = MemoryMarketUnitOfWork(database, after_commit=after_commit, on_change=on_change)
         uow.rule_kinds = rule_kinds
         return uow

@@ -438,6 +438,30 @@ class StockLedgerContract(_Contract):
             assert len(uow.stock.movements(sku)) == 2
         self._assert_ledger_consistent(uow_factory, sku)
 
+    def test_reserve_many_holds_what_is_available(self, uow_factory: UowFactory, sku: str) -> None:
+        with uow_factory() as uow:
+            uow.stock.create("other", "shop-1", 2, tick(), "setup")
+            held = uow.stock.reserve_many({sku: 4, "other": 3, "unknown": 1}, "order-1", tick())
+            assert held == {sku: StockLevel(sku, "shop-1", 10, 4)}  # other: only 2 on hand
+            assert uow.stock.get_many([sku, "other"])["other"] == StockLevel("other", "shop-1", 2, 0)
+            assert uow.stock.reserve_many({}, "order-1", tick()) == {}
+            held = uow.stock.reserve_many({"other": 2, sku: 6}, "order-2", tick())
+            assert held == {
+                sku: StockLevel(sku, "shop-1", 10, 10),
+                "other": StockLevel("other", "shop-1", 2, 2),
+            }
+            with pytest.raises(InvalidInput):
+                uow.stock.reserve_many({sku: 0}, "order-3", tick())
+            with pytest.raises(InvalidInput):
+                uow.stock.reserve_many({sku: 1}, "order-3", datetime(2024, 1, 1))  # naive time
+            uow.commit()
+        assert self._level(uow_factory, sku) == StockLevel(sku, "shop-1", 10, 10)
+        with uow_factory() as uow:
+            moves = [(m.kind, m.reserved_delta, m.reference) for m in uow.stock.movements(sku)][1:]
+        assert moves == [(MovementKind.RESERVE, 4, "order-1"), (MovementKind.RESERVE, 6, "order-2")]
+        self._assert_ledger_consistent(uow_factory, sku)
+        self._assert_ledger_consistent(uow_factory, "other")
+
     def test_adjust_cannot_go_below_reserved(self, uow_factory: UowFactory, sku: str) -> None:
         with uow_factory() as uow:
             assert uow.stock.reserve(sku, 6, "order-1", tick())

@@ -9,7 +9,7 @@ decodes a fresh copy and anything stored is as serialisable as it must be in SQL
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -364,6 +364,22 @@ class MemoryStockLedger:
             return False
         self._change(sku_id, MovementKind.RESERVE, 0, quantity, "", reference, at)
         return True
+
+    def reserve_many(
+        self, quantities: Mapping[str, int], reference: str, at: datetime
+    ) -> dict[str, StockLevel]:
+        self._tx.check_open()
+        require_aware(at)
+        for quantity in quantities.values():
+            if quantity <= 0:
+                raise InvalidInput("quantity", "must be positive")
+        held = {}
+        for sku_id, quantity in sorted(quantities.items()):
+            level = self._db.stock.get(sku_id)
+            if level is not None and level.available >= quantity:
+                self._change(sku_id, MovementKind.RESERVE, 0, quantity, "", reference, at)
+                held[sku_id] = self._db.stock[sku_id]
+        return held
 
     def release(self, sku_id: str, quantity: int, reference: str, at: datetime) -> None:
         if self._level(sku_id, quantity).reserved < quantity:

@@ -9,15 +9,21 @@ PostgreSQL: psycopg 3, whatever scheme spelling the URL uses.
 
 from __future__ import annotations
 
+import itertools
+import time
+import weakref
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import StaticPool
 
 from marketcore.adapters.sqlalchemy.types import json_deserializer, json_serializer
 
 BUSY_TIMEOUT_MS = 30_000
+PING_AFTER_IDLE_S = 1.0
+CHECKPOINT_EVERY = 100  # SQLite commits between WAL checkpoints (a checkout writes ~20 pages)
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -39,12 +45,53 @@ def create_engine_for(
     }
     backend = parsed.get_backend_name()
     if backend == "postgresql":
-        return create_engine(
-            parsed, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, **common
-        )
+        engine = create_engine(parsed, pool_size=pool_size, max_overflow=max_overflow, **common)
+        _ping_when_idle(engine)
+        return engine
     if backend == "sqlite":
         return _sqlite_engine(parsed, pool_size, max_overflow, common)
     raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Pre-ping a pooled connection only if it sat idle for ``PING_AFTER_IDLE_S``: SQLAlchemy's
+    ``pool_pre_ping`` costs a round trip per transaction. A connection that dies while busy is
+    invalidated by the statement that finds out (SQLAlchemy's own, or ``RawSql``'s)."""
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+        except Exception as error:  # the pool retries with a fresh connection
+            raise DisconnectionError(str(error)) from error
+
+
+_commits: weakref.WeakKeyDictionary[Engine, itertools.count[int]] = weakref.WeakKeyDictionary()
+
+
+def checkpoint_due(engine: Engine) -> bool:
+    """Counts a SQLite commit; True every ``CHECKPOINT_EVERY``-th, when the committer should
+    run a passive WAL checkpoint (``PRAGMA wal_checkpoint(PASSIVE)``) outside the writer lock:
+    it copies pages back while the next writer already works. SQLite's own automatic
+    checkpoint is off for this reason (see ``_on_connect``); the last connection to close still
+    checkpoints, as always."""
+    if engine.url.database in (None, "", ":memory:"):  # no WAL, and one shared connection
+        return False
+    counter = _commits.get(engine)
+    if counter is None:
+        counter = _commits.setdefault(engine, itertools.count(1))
+    return next(counter) % CHECKPOINT_EVERY == 0
 
 
 def _sqlite_engine(url: URL, pool_size: int, max_overflow: int, common: dict[str, Any]) -> Engine:
@@ -64,6 +111,9 @@ def _sqlite_engine(url: URL, pool_size: int, max_overflow: int, common: dict[str
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # No checkpoint inside a commit (it would run under the writer lock): the unit of
+            # work runs one every CHECKPOINT_EVERY commits after releasing it (checkpoint_due).
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

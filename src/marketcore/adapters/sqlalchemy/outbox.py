@@ -12,13 +12,34 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, select, update
 
+from marketcore.adapters.sqlalchemy.raw import RawSql, json_text, pg_type, placeholder, sqlite_time
 from marketcore.adapters.sqlalchemy.tables import outbox
 from marketcore.application.shared.ports import OutboxEntry, OutboxMessage
 from marketcore.domain.shared.clock import require_aware
 
 _c = outbox.c
+_COLUMNS = ("event_id", "name", "aggregate_kind", "aggregate_id", "occurred_at", "payload")
+
+
+_TYPES = tuple((name, pg_type(outbox.c[name])) for name in _COLUMNS)
+
+
+def _row(entry: OutboxEntry) -> dict[str, Any]:
+    return {
+        "event_id": entry.event_id,
+        "name": entry.name,
+        "aggregate_kind": entry.aggregate_kind,
+        "aggregate_id": entry.aggregate_id,
+        "occurred_at": entry.occurred_at,
+        "payload": dict(entry.payload),
+    }
+
+
+def _insert(dialect: str) -> str:
+    values = ", ".join(placeholder(dialect, name) for name in _COLUMNS)
+    return f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES ({values})"
 
 
 def _message(row: Any) -> OutboxMessage:
@@ -35,8 +56,9 @@ def _message(row: Any) -> OutboxMessage:
 
 
 class SqlAlchemyOutbox:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, sql: RawSql | None = None) -> None:
         self._connection = connection
+        self._sql = sql or RawSql(connection)
 
     def append(self, entries: Sequence[OutboxEntry]) -> None:
         # One executemany: the driver runs the rows in order, so positions follow the entries.
@@ -44,19 +66,22 @@ class SqlAlchemyOutbox:
             require_aware(entry.occurred_at)
         if not entries:
             return
+        if self._sql.batch is not None:  # the unit of work is committing: join its one statement
+            self._sql.batch.insert("outbox", _TYPES, [_row(entry) for entry in entries])
+            return
+        postgres = self._sql.postgres
         rows = [
             {
                 "event_id": entry.event_id,
                 "name": entry.name,
                 "aggregate_kind": entry.aggregate_kind,
                 "aggregate_id": entry.aggregate_id,
-                "occurred_at": entry.occurred_at,
-                "payload": dict(entry.payload),
-                "published_at": None,
+                "occurred_at": entry.occurred_at if postgres else sqlite_time(entry.occurred_at),
+                "payload": json_text(entry.payload),
             }
             for entry in entries
         ]
-        self._connection.execute(insert(outbox), rows)
+        self._sql.execute_many(self._sql.text("insert_outbox", lambda: _insert(self._sql.name)), rows)
 
     def claim(self, limit: int) -> list[OutboxMessage]:
         rows = self._connection.execute(

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Executable, Integer, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Executable, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from marketcore.adapters.sqlalchemy.raw import RawSql, pg_type, placeholder, sqlite_time
 from marketcore.adapters.sqlalchemy.tables import stock_levels, stock_movements
 from marketcore.application.shared.ids import new_id
 from marketcore.domain.inventory.stock import MovementKind, MovementTotals, StockLevel, StockMovement
@@ -35,34 +36,70 @@ class Guard(enum.Enum):
 
 
 @functools.cache
-def _change_statement(guard: Guard, on_hand: bool, reserved: bool) -> Executable:
-    """Built once per shape and executed with parameters (``sku``, ``on_hand``, ``reserved``,
-    ``quantity``), which costs a fraction of building the statement every time."""
-    values: dict[str, Any] = {"version": _levels.version + 1}
+def _change_statement(dialect: str, guard: Guard, on_hand: bool, reserved: bool) -> str:
+    """SQL text per shape, executed with parameters (``sku``, ``on_hand_delta``,
+    ``reserved_delta``, ``quantity``)."""
+    sets = ["version = version + 1"]
     if on_hand:
-        values["on_hand"] = _levels.on_hand + bindparam("on_hand_delta", type_=Integer)
+        sets.append(f"on_hand = on_hand + {placeholder(dialect, 'on_hand_delta')}")
     if reserved:
-        values["reserved"] = _levels.reserved + bindparam("reserved_delta", type_=Integer)
-    statement = update(stock_levels).where(_levels.sku_id == bindparam("sku")).values(**values)
-    quantity = bindparam("quantity", type_=Integer)
+        sets.append(f"reserved = reserved + {placeholder(dialect, 'reserved_delta')}")
+    where = [f"sku_id = {placeholder(dialect, 'sku')}"]
+    quantity = placeholder(dialect, "quantity")
     match guard:
         case Guard.AVAILABLE:
-            statement = statement.where(_levels.on_hand - _levels.reserved >= quantity)
+            where.append(f"on_hand - reserved >= {quantity}")
         case Guard.RESERVED:
-            statement = statement.where(_levels.reserved >= quantity)
+            where.append(f"reserved >= {quantity}")
         case Guard.COVERS_RESERVED:
-            statement = statement.where(_levels.on_hand + quantity >= _levels.reserved)
+            where.append(f"on_hand + {quantity} >= reserved")
         case Guard.NONE:
             pass
-    return statement
+    return f"UPDATE stock_levels SET {', '.join(sets)} WHERE {' AND '.join(where)}"
 
 
 _exists = select(_levels.sku_id).where(_levels.sku_id == bindparam("sku"))
-_levels_of = (
-    select(_levels.sku_id, _levels.shop_id, _levels.on_hand, _levels.reserved)
-    .where(_levels.sku_id.in_(bindparam("skus", expanding=True)))
-    .order_by(_levels.sku_id)
-)
+
+
+def _levels_of(count: int) -> Executable:
+    return (
+        select(_levels.sku_id, _levels.shop_id, _levels.on_hand, _levels.reserved)
+        .where(_levels.sku_id.in_([bindparam(f"s{i}") for i in range(count)]))
+        .order_by(_levels.sku_id)
+    )
+
+
+_MOVEMENT_COLUMNS = ("id", "sku_id", "kind", "on_hand_delta", "reserved_delta", "reason", "reference", "at")
+_MOVEMENT_TYPES = tuple((name, pg_type(stock_movements.c[name])) for name in _MOVEMENT_COLUMNS)
+
+
+def _insert_movements(dialect: str) -> str:
+    values = ", ".join(placeholder(dialect, name) for name in _MOVEMENT_COLUMNS)
+    return f"INSERT INTO stock_movements ({', '.join(_MOVEMENT_COLUMNS)}) VALUES ({values})"
+
+
+_RETURNING = "RETURNING sku_id, shop_id, on_hand, reserved"
+
+
+def _reserve_one(dialect: str) -> str:
+    """PostgreSQL: one UPDATE per SKU, sent as one pipelined executemany so the rows are locked
+    in the order given (SKU order), which a single ``UPDATE ... FROM`` would not promise."""
+    sku, quantity = placeholder(dialect, "sku"), placeholder(dialect, "quantity")
+    return (
+        f"UPDATE stock_levels SET reserved = reserved + {quantity}, version = version + 1 "
+        f"WHERE sku_id = {sku} AND on_hand - reserved >= {quantity} {_RETURNING}"
+    )
+
+
+def _reserve_all(count: int) -> str:
+    """SQLite: one ``UPDATE ... FROM (VALUES ...)``; its single writer needs no lock order."""
+    rows = ", ".join(f"(:s{i}, :q{i})" for i in range(count))
+    return (
+        f"WITH wanted(sku, quantity) AS (VALUES {rows}) "
+        "UPDATE stock_levels SET reserved = reserved + wanted.quantity, version = version + 1 "
+        "FROM wanted WHERE stock_levels.sku_id = wanted.sku "
+        f"AND stock_levels.on_hand - stock_levels.reserved >= wanted.quantity {_RETURNING}"
+    )
 
 
 def _positive(quantity: int) -> None:
@@ -74,15 +111,20 @@ class SqlAlchemyStockLedger:
     """Movement rows are buffered and written in one statement when the unit of work commits
     (or before anything reads movements), saving a round trip per stock change."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, sql: RawSql | None = None) -> None:
         self._connection = connection
+        self._sql = sql or RawSql(connection)
         self._pending: list[dict[str, Any]] = []
         self.touched: set[str] = set()
 
     def flush(self) -> None:
         if self._pending:
             rows, self._pending = self._pending, []
-            self._connection.execute(insert(stock_movements), rows)
+            if self._sql.batch is not None:
+                self._sql.batch.insert("stock_movements", _MOVEMENT_TYPES, rows)
+                return
+            text = self._sql.text("insert_movements", lambda: _insert_movements(self._sql.name))
+            self._sql.execute_many(text, rows)
 
     def create(self, sku_id: str, shop_id: str, on_hand: int, at: datetime, reference: str) -> None:
         require_aware(at)
@@ -104,8 +146,41 @@ class SqlAlchemyStockLedger:
         wanted = sorted(set(sku_ids))
         if not wanted:
             return {}
-        rows = self._connection.execute(_levels_of, {"skus": wanted})
-        return {row.sku_id: StockLevel(row.sku_id, row.shop_id, row.on_hand, row.reserved) for row in rows}
+        text = self._sql.text(("levels_of", len(wanted)), lambda: _levels_of(len(wanted)))
+        rows = self._sql.execute(text, {f"s{i}": sku for i, sku in enumerate(wanted)}).fetchall()
+        return {row[0]: StockLevel(*row) for row in rows}
+
+    def reserve_many(
+        self, quantities: Mapping[str, int], reference: str, at: datetime
+    ) -> dict[str, StockLevel]:
+        """One statement (one round trip) for all the SKUs, in SKU order."""
+        require_aware(at)
+        wanted = sorted(quantities.items())
+        for _, quantity in wanted:
+            _positive(quantity)
+        if not wanted:
+            return {}
+        if self._sql.postgres:
+            text = self._sql.text("reserve_one", lambda: _reserve_one("postgresql"))
+            cursor = self._sql.execute_many(
+                text, [{"sku": sku, "quantity": quantity} for sku, quantity in wanted], returning=True
+            )
+            rows = []
+            while True:
+                rows += cursor.fetchall()
+                if not cursor.nextset():
+                    break
+        else:
+            text = self._sql.text(("reserve_all", len(wanted)), lambda: _reserve_all(len(wanted)))
+            params: dict[str, Any] = {}
+            for i, (sku, quantity) in enumerate(wanted):
+                params[f"s{i}"], params[f"q{i}"] = sku, quantity
+            rows = self._sql.execute(text, params).fetchall()
+        held = {row[0]: StockLevel(*row) for row in rows}
+        for sku, quantity in wanted:
+            if sku in held:
+                self._moved(sku, MovementKind.RESERVE, 0, quantity, "", reference, at)
+        return held
 
     def reserve(self, sku_id: str, quantity: int, reference: str, at: datetime) -> bool:
         _positive(quantity)
@@ -192,13 +267,26 @@ class SqlAlchemyStockLedger:
     ) -> bool:
         """One atomic conditional UPDATE plus its movement; False when the guard refused."""
         require_aware(at)
-        statement = _change_statement(guard, bool(on_hand), bool(reserved))
+        text = _change_statement(self._sql.name, guard, bool(on_hand), bool(reserved))
         # The guard's quantity: what must be available/reserved, or the adjustment's delta.
         quantity = on_hand if guard is Guard.COVERS_RESERVED else abs(reserved or on_hand)
         params = {"sku": sku_id, "on_hand_delta": on_hand, "reserved_delta": reserved, "quantity": quantity}
-        if self._connection.execute(statement, params).rowcount != 1:
+        if self._sql.execute(text, params).rowcount != 1:
             self._require(sku_id)
             return False
+        self._moved(sku_id, kind, on_hand, reserved, reason, reference, at)
+        return True
+
+    def _moved(
+        self,
+        sku_id: str,
+        kind: MovementKind,
+        on_hand: int,
+        reserved: int,
+        reason: str,
+        reference: str,
+        at: datetime,
+    ) -> None:
         self.touched.add(sku_id)
         self._pending.append(
             {
@@ -209,12 +297,11 @@ class SqlAlchemyStockLedger:
                 "reserved_delta": reserved,
                 "reason": reason,
                 "reference": reference,
-                "at": at,
+                "at": at if self._sql.postgres else sqlite_time(at),
             }
         )
-        return True
 
     def _require(self, sku_id: str) -> None:
-        found = self._connection.execute(_exists, {"sku": sku_id}).first()
+        found = self._sql.execute(self._sql.text("exists", lambda: _exists), {"sku": sku_id}).fetchone()
         if found is None:
             raise NotFound("stock", sku_id)

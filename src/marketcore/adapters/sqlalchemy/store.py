@@ -7,10 +7,12 @@ the only check that holds under concurrency.
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -20,16 +22,15 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
-    delete,
     false,
     func,
-    insert,
     select,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
 
 from marketcore.adapters.documents import A, Between, Contains, DocumentSpec, Eq, Filter, In, Lock, Order
+from marketcore.adapters.sqlalchemy.document_cache import DocumentCache
+from marketcore.adapters.sqlalchemy.raw import Batch, RawSql, json_text, pg_type, placeholder, quote
 from marketcore.adapters.sqlalchemy.tables import NAMING_CONVENTION, document_keys, document_table
 from marketcore.adapters.tracking import Tracker, Write, check_columns
 from marketcore.domain.shared.errors import AlreadyExists, ConcurrencyConflict
@@ -56,9 +57,10 @@ def _clause(table: Table, flt: Filter, name: str) -> ColumnElement[bool]:
         case Eq():
             return column.is_(None) if flt.value is None else column == bindparam(name)
         case In():
-            if not any(v is not None for v in flt.values):
+            count = sum(v is not None for v in flt.values)
+            if not count:
                 return false()
-            return column.in_(bindparam(name, expanding=True))
+            return column.in_([bindparam(f"{name}_{i}") for i in range(count)])
         case Between():
             parts: list[ColumnElement[bool]] = [column.is_not(None)]
             if flt.low is not None:
@@ -79,9 +81,9 @@ def _bind(flt: Filter, name: str, params: dict[str, Any]) -> tuple[Any, ...]:
             return ("eq", flt.column, flt.value is None)
         case In():
             values = [v for v in flt.values if v is not None]
-            if values:
-                params[name] = values
-            return ("in", flt.column, bool(values))
+            for i, value in enumerate(values):
+                params[f"{name}_{i}"] = value
+            return ("in", flt.column, len(values))
         case Between():
             if flt.low is not None:
                 params[f"{name}_low"] = flt.low
@@ -104,81 +106,96 @@ def _clauses(table: Table, filters: Sequence[Filter]) -> list[ColumnElement[bool
     return [_clause(table, flt, f"f{index}") for index, flt in enumerate(filters)]
 
 
-# Statements are built once per shape and executed with parameters: building a SQLAlchemy construct
-# and computing its cache key costs several times what executing a prebuilt one does.
-_statements: dict[tuple[Any, ...], Executable] = {}
+# Each statement shape is compiled once per dialect to SQL text (``RawSql.text``) and executed on
+# the DBAPI cursor with named parameters.
 
 
-def _statement(key: tuple[Any, ...], build: Callable[[], Executable]) -> Executable:
-    statement = _statements.get(key)
-    if statement is None:
-        statement = _statements.setdefault(key, build())
-    return statement
-
-
-def _get(table: Table) -> Executable:
-    return _statement(
+def _get(sql: RawSql, table: Table) -> str:
+    return sql.text(
         ("get", table.name),
         lambda: select(table.c.version, table.c.data).where(table.c.id == bindparam("id")),
     )
 
 
-def _by_key(table: Table) -> Executable:
-    return _statement(
+def _by_key(sql: RawSql, table: Table) -> str:
+    return sql.text(
         ("by_key", table.name),
         lambda: (
             select(table.c.id, table.c.version, table.c.data)
             .join(document_keys, document_keys.c.doc_id == table.c.id)
-            .where(document_keys.c.key == bindparam("key"), document_keys.c.kind == table.name)
+            .where(document_keys.c.key == bindparam("key"), document_keys.c.kind == bindparam("kind"))
         ),
     )
 
 
-def _by_keys(table: Table) -> Executable:
-    return _statement(
-        ("by_keys", table.name),
+def _by_keys(sql: RawSql, table: Table, count: int) -> str:
+    return sql.text(
+        ("by_keys", table.name, count),
         lambda: (
             select(document_keys.c.key, table.c.id, table.c.version, table.c.data)
             .join(document_keys, document_keys.c.doc_id == table.c.id)
             .where(
-                document_keys.c.key.in_(bindparam("keys", expanding=True)),
-                document_keys.c.kind == table.name,
+                document_keys.c.key.in_([bindparam(f"k{i}") for i in range(count)]),
+                document_keys.c.kind == bindparam("kind"),
             )
         ),
     )
 
 
-def _update(table: Table) -> Executable:
-    """SET comes from the parameters' names (data, version, the spec's columns)."""
-    return _statement(
-        ("update", table.name),
-        lambda: update(table).where(
-            table.c.id == bindparam("where_id"), table.c.version == bindparam("where_version")
-        ),
-    )
+def _update(sql: RawSql, table: Table) -> str:
+    """SET data, version and the spec's columns, WHERE id and the version this transaction saw."""
+
+    def build() -> str:
+        names = [c.name for c in table.columns if c.name != "id"]
+        sets = ", ".join(
+            f"{column} = {placeholder(sql.name, f'p{i}')}"
+            for i, column in enumerate(quote(sql.dialect, names))
+        )
+        where = (
+            f"id = {placeholder(sql.name, 'where_id')} AND version = {placeholder(sql.name, 'where_version')}"
+        )
+        return f"UPDATE {quote(sql.dialect, [table.name])[0]} SET {sets} WHERE {where}"
+
+    return sql.text(("update", table.name), build)
 
 
-def _delete_keys() -> Executable:
-    return _statement(
-        ("delete_keys",),
-        lambda: delete(document_keys).where(
-            document_keys.c.key.in_(bindparam("keys", expanding=True)),
-            document_keys.c.kind == bindparam("kind"),
-            document_keys.c.doc_id == bindparam("doc_id"),
-        ),
-    )
+def _insert(sql: RawSql, table: Table) -> str:
+    def build() -> str:
+        names = [c.name for c in table.columns]
+        values = ", ".join(placeholder(sql.name, f"p{i}") for i in range(len(names)))
+        columns = ", ".join(quote(sql.dialect, names))
+        return f"INSERT INTO {quote(sql.dialect, [table.name])[0]} ({columns}) VALUES ({values})"
+
+    return sql.text(("insert", table.name), build)
+
+
+def _insert_keys(sql: RawSql) -> str:
+    def build() -> str:
+        values = ", ".join(placeholder(sql.name, n) for n in ("key", "kind", "doc_id"))
+        return f'INSERT INTO document_keys ("key", kind, doc_id) VALUES ({values})'
+
+    return sql.text(("insert_keys",), build)
+
+
+def _delete_keys(sql: RawSql, count: int) -> str:
+    def build() -> str:
+        keys = ", ".join(placeholder(sql.name, f"k{i}") for i in range(count))
+        kind, doc_id = placeholder(sql.name, "kind"), placeholder(sql.name, "doc_id")
+        return f'DELETE FROM document_keys WHERE "key" IN ({keys}) AND kind = {kind} AND doc_id = {doc_id}'
+
+    return sql.text(("delete_keys", count), build)
 
 
 def _find(
+    sql: RawSql,
     table: Table,
     filters: Sequence[Filter],
     order: Sequence[Order],
     limit: bool,
-    offset: bool,
     lock: Lock | None,
-) -> tuple[Executable, dict[str, Any]]:
+) -> tuple[str, dict[str, Any]]:
     shape, params = _where(filters)
-    key = ("find", table.name, shape, tuple(order), limit, offset, lock)
+    key = ("find", table.name, shape, tuple(order), limit, lock)
 
     def build() -> Executable:
         keys = [*order, Order("id", order[-1].descending if order else True)]
@@ -195,51 +212,129 @@ def _find(
                 )
             )
         )
-        if limit:
-            query = query.limit(bindparam("limit", type_=Integer))
-        if offset:
-            query = query.offset(bindparam("offset", type_=Integer))
+        if limit:  # with its OFFSET always: SQLite's compiler adds one as a literal otherwise
+            query = query.limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
         if lock is not None:  # SQLite has no row locks; its one writer at a time serialises anyway
             query = query.with_for_update(skip_locked=lock == "skip")
         return query
 
-    return _statement(key, build), params
+    return sql.text(key, build), params
 
 
-def _count(table: Table, filters: Sequence[Filter]) -> tuple[Executable, dict[str, Any]]:
+def _count(sql: RawSql, table: Table, filters: Sequence[Filter]) -> tuple[str, dict[str, Any]]:
     shape, params = _where(filters)
     key = ("count", table.name, shape)
-    return _statement(
+    return sql.text(
         key, lambda: select(func.count()).select_from(table).where(*_clauses(table, filters))
     ), params
 
 
+_WHERE_VERSION = ("where_version", "integer")
+
+
+@functools.cache
+def _pg_columns(table: Table) -> tuple[tuple[str, str], ...]:
+    return tuple((column.name, pg_type(column)) for column in table.columns)
+
+
+def _params(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    """The row's values as ``p0``, ``p1`` ... in the table's column order, the body as JSON."""
+    return {
+        f"p{i}": json_text(row["data"]) if column.name == "data" else row[column.name]
+        for i, column in enumerate(table.columns)
+    }
+
+
 class SqlAlchemyDocumentStore:
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
+    """``cache``: serve cacheable documents from it (writing units of work on PostgreSQL);
+    ``check_served`` then puts the versions served into the commit's batch."""
+
+    def __init__(
+        self, connection: Connection, sql: RawSql | None = None, cache: DocumentCache | None = None
+    ) -> None:
+        self._sql = sql or RawSql(connection)
+        self._cache = cache
+        self._served: dict[tuple[str, str], int] = {}  # (kind, id) -> version served from the cache
         self._tracker = Tracker()
         self.written: set[str] = set()
         self._key_ids: dict[tuple[str, str], str] = {}
 
-    def get(self, spec: DocumentSpec[A], ident: str) -> A | None:
+    def _loaded(self, spec: DocumentSpec[A], ident: str, version: int, data: Any) -> A:
         known = self._tracker.get(spec, ident)
         if known is not None:
             return known
-        row = self._connection.execute(_get(table_for(spec)), {"id": ident}).first()
+        data = self._sql.load_json(data)
+        aggregate = self._tracker.loaded(spec, ident, version, data)
+        if self._cache is not None and spec.cacheable:
+            snapshot = self._tracker.snapshot(spec, ident)
+            if snapshot is not None:
+                self._cache.put(spec.kind, ident, version, data, snapshot)
+        return aggregate
+
+    def _cached(self, spec: DocumentSpec[A], ident: str, key: str | None = None) -> A | None:
+        """The document from the cache (``key``: only if it still holds that key)."""
+        if self._cache is None or not spec.cacheable:
+            return None
+        entry = self._cache.get(spec.kind, ident)
+        if entry is None or (key is not None and key not in entry.snapshot.keys):
+            return None
+        aggregate = msgspec.json.decode(entry.body, type=spec.type)
+        aggregate.version = entry.version
+        self._tracker.track(spec, aggregate, entry.snapshot, entry.version)
+        self._served[(spec.kind, ident)] = entry.version
+        return aggregate
+
+    def _cached_by_key(self, spec: DocumentSpec[A], key: str) -> A | None:
+        if self._cache is None or not spec.cacheable:
+            return None
+        ident = self._cache.id_for_key(spec.kind, key)
+        if ident is None:
+            return None
+        found = self._tracker.get(spec, ident) or self._cached(spec, ident, key)
+        if found is not None:
+            self._key_ids[(spec.kind, key)] = ident
+        return found
+
+    def check_served(self, batch: Batch) -> None:
+        """Adds to ``batch`` a check of every version served from the cache and not written
+        since (a written one was checked by its UPDATE)."""
+        by_kind: dict[str, list[dict[str, Any]]] = {}
+        for (kind, ident), version in self._served.items():
+            if ident not in self.written:
+                by_kind.setdefault(kind, []).append({"id": ident, "version": version})
+        for kind, versions in sorted(by_kind.items()):
+            batch.check(kind, versions, f"{kind} changed since this process cached it")
+
+    def evict_served(self) -> None:
+        """Forget the cache entries this unit of work used (it failed, maybe because of one)."""
+        if self._cache is not None:
+            for kind, ident in self._served:
+                self._cache.evict(kind, ident)
+
+    def get(self, spec: DocumentSpec[A], ident: str) -> A | None:
+        known = self._tracker.get(spec, ident) or self._cached(spec, ident)
+        if known is not None:
+            return known
+        row = self._sql.execute(_get(self._sql, table_for(spec)), {"id": ident}).fetchone()
         if row is None:
             return None
-        return self._tracker.loaded(spec, ident, row.version, row.data)
+        return self._loaded(spec, ident, row[0], row[1])
 
     def get_by_key(self, spec: DocumentSpec[A], key: str) -> A | None:
         """One statement (the key joined to its document), none if this unit of work saw it."""
         known_id = self._key_ids.get((spec.kind, key))
         if known_id is not None:
             return self.get(spec, known_id)
-        row = self._connection.execute(_by_key(table_for(spec)), {"key": key}).first()
+        cached = self._cached_by_key(spec, key)
+        if cached is not None:
+            return cached
+        row = self._sql.execute(
+            _by_key(self._sql, table_for(spec)), {"key": key, "kind": spec.kind}
+        ).fetchone()
         if row is None:
             return None
-        self._key_ids[(spec.kind, key)] = row.id
-        return self._tracker.loaded(spec, row.id, row.version, row.data)
+        self._key_ids[(spec.kind, key)] = row[0]
+        return self._loaded(spec, row[0], row[1], row[2])
 
     def get_by_keys(self, spec: DocumentSpec[A], keys: Sequence[str]) -> dict[str, A]:
         """One statement for all the keys this unit of work has not resolved yet."""
@@ -248,15 +343,19 @@ class SqlAlchemyDocumentStore:
         for key in dict.fromkeys(keys):
             known_id = self._key_ids.get((spec.kind, key))
             aggregate = self.get(spec, known_id) if known_id is not None else None
+            if aggregate is None:
+                aggregate = self._cached_by_key(spec, key)
             if aggregate is not None:
                 found[key] = aggregate
             else:
                 unknown.append(key)
         if unknown:
-            rows = self._connection.execute(_by_keys(table_for(spec)), {"keys": unknown}).all()
-            for row in rows:
-                self._key_ids[(spec.kind, row.key)] = row.id
-                found[row.key] = self._tracker.loaded(spec, row.id, row.version, row.data)
+            text = _by_keys(self._sql, table_for(spec), len(unknown))
+            params = {f"k{i}": key for i, key in enumerate(unknown)} | {"kind": spec.kind}
+            rows = self._sql.execute(text, params).fetchall()
+            for key, ident, version, data in rows:
+                self._key_ids[(spec.kind, key)] = ident
+                found[key] = self._loaded(spec, ident, version, data)
         return found
 
     def add(self, spec: DocumentSpec[A], aggregate: A) -> None:
@@ -272,56 +371,113 @@ class SqlAlchemyDocumentStore:
         lock: Lock | None = None,
     ) -> list[A]:
         check_columns(spec, filters, order)
-        statement, params = _find(table_for(spec), filters, order, limit is not None, bool(offset), lock)
+        if (
+            self._cache is not None
+            and spec.cacheable
+            and len(filters) == 1
+            and isinstance(filters[0], In)
+            and filters[0].column == "id"
+            and tuple(order) == (Order(),)
+            and limit is None
+            and not offset
+            and lock is None
+        ):
+            return self._find_ids(spec, [v for v in filters[0].values if isinstance(v, str)])
+        text, params = _find(
+            self._sql, table_for(spec), filters, order, limit is not None or bool(offset), lock
+        )
         if limit is not None:
             params["limit"] = limit
-        if offset:
-            params["offset"] = offset
-        rows = self._connection.execute(statement, params).all()
-        return [self._tracker.loaded(spec, row.id, row.version, row.data) for row in rows]
+        elif offset:  # an OFFSET needs a LIMIT on SQLite: none is NULL on PostgreSQL, -1 on SQLite
+            params["limit"] = None if self._sql.postgres else -1
+        params["offset"] = offset
+        rows = self._sql.execute(text, params).fetchall()
+        return [self._loaded(spec, ident, version, data) for ident, version, data in rows]
+
+    def _find_ids(self, spec: DocumentSpec[A], ids: list[str]) -> list[A]:
+        """``find([In("id", ids)])`` with what the cache holds taken from it."""
+        found: dict[str, A] = {}
+        missing = []
+        for ident in dict.fromkeys(ids):
+            aggregate = self._tracker.get(spec, ident) or self._cached(spec, ident)
+            if aggregate is not None:
+                found[ident] = aggregate
+            else:
+                missing.append(ident)
+        if missing:
+            text, params = _find(self._sql, table_for(spec), [In("id", missing)], (Order(),), False, None)
+            for ident, version, data in self._sql.execute(text, params).fetchall():
+                found[ident] = self._loaded(spec, ident, version, data)
+        return [found[ident] for ident in sorted(found, reverse=True)]
 
     def count(self, spec: DocumentSpec[A], filters: Sequence[Filter] = ()) -> int:
         check_columns(spec, filters, ())
-        statement, params = _count(table_for(spec), filters)
-        return int(self._connection.execute(statement, params).scalar_one())
+        text, params = _count(self._sql, table_for(spec), filters)
+        return int(self._sql.execute(text, params).fetchone()[0])
 
     def flush(self) -> list[Aggregate]:
-        """Updates one by one (each needs its row count), inserts one multi-row statement per
-        table, new keys in one statement. A failure leaves the transaction unusable, which is
-        fine: the unit of work rolls back whatever a flush raises."""
+        """Updates one by one (each needs its row count), inserts one executemany per table,
+        new keys in one more; while the unit of work commits on PostgreSQL, the inserts (and a
+        lone update) join its ``Batch`` instead. A failure leaves the transaction unusable,
+        which is fine: the unit of work rolls back whatever a flush raises."""
         writes = self._tracker.pending()
+        batch = self._sql.batch
+        lone_update = sum(not write.is_insert for write in writes) == 1
         inserts: dict[Table, list[dict[str, Any]]] = {}
-        new_keys: list[dict[str, str]] = []
+        new_keys: list[dict[str, Any]] = []
         try:
             for write in writes:
-                spec, aggregate, snapshot = write.tracked.spec, write.tracked.aggregate, write.snapshot
-                values = {
-                    "data": snapshot.data,
-                    **snapshot.columns,
-                    "version": write.tracked.stored_version + 1,
-                }
+                table = table_for(write.tracked.spec)
+                row = self._row(write)
                 if write.is_insert:
-                    inserts.setdefault(table_for(spec), []).append({"id": aggregate.id, **values})
+                    inserts.setdefault(table, []).append(row)
+                elif batch is not None and lone_update:
+                    row["where_version"] = write.tracked.stored_version
+                    batch.update(
+                        table.name, (*_pg_columns(table), _WHERE_VERSION), row, self._conflict(write)
+                    )
                 else:
-                    self._update(write, values)
+                    self._update(table, write, row)
                 new_keys += self._changed_keys(write)
             for table, rows in inserts.items():
-                self._connection.execute(insert(table), rows)
-            if new_keys:
-                self._connection.execute(insert(document_keys), new_keys)
+                if batch is not None:
+                    batch.insert(table.name, _pg_columns(table), rows)
+                else:
+                    params = [_params(table, row) for row in rows]
+                    self._sql.execute_many(_insert(self._sql, table), params)
+            if new_keys and batch is not None:
+                batch.insert("document_keys", _pg_columns(document_keys), new_keys)
+            elif new_keys:
+                self._sql.execute_many(_insert_keys(self._sql), new_keys)
         except IntegrityError as error:
             raise AlreadyExists(f"an id or unique key is already taken: {error.orig}") from error
         for write in writes:
             write.done()
             self.written.add(write.tracked.aggregate.id)
+            if self._cache is not None and write.tracked.spec.cacheable:
+                self._cache.evict(write.tracked.spec.kind, write.tracked.aggregate.id)
         return self._tracker.aggregates()
 
-    def _update(self, write: Write, values: dict[str, Any]) -> None:
-        spec, aggregate = write.tracked.spec, write.tracked.aggregate
-        params = {**values, "where_id": aggregate.id, "where_version": write.tracked.stored_version}
-        result = self._connection.execute(_update(table_for(spec)), params)
-        if result.rowcount != 1:
-            raise ConcurrencyConflict(f"{spec.kind} {aggregate.id} was changed by someone else")
+    @staticmethod
+    def _row(write: Write) -> dict[str, Any]:
+        return {
+            "id": write.tracked.aggregate.id,
+            "version": write.tracked.stored_version + 1,
+            "data": write.snapshot.data,
+            **write.snapshot.columns,
+        }
+
+    @staticmethod
+    def _conflict(write: Write) -> str:
+        return f"{write.tracked.spec.kind} {write.tracked.aggregate.id} was changed by someone else"
+
+    def _update(self, table: Table, write: Write, row: dict[str, Any]) -> None:
+        # The UPDATE's SET skips ``id`` (p0): its parameters are the others, renumbered.
+        values = _params(table, row)
+        params = {f"p{i - 1}": values[f"p{i}"] for i in range(1, len(values))}
+        params["where_id"], params["where_version"] = row["id"], write.tracked.stored_version
+        if self._sql.execute(_update(self._sql, table), params).rowcount != 1:
+            raise ConcurrencyConflict(self._conflict(write))
 
     def _changed_keys(self, write: Write) -> list[dict[str, str]]:
         """Deletes keys the document gave up; returns the rows of the keys it newly claims."""
@@ -329,5 +485,6 @@ class SqlAlchemyDocumentStore:
         old = write.tracked.stored.keys if write.tracked.stored else frozenset()
         gone, new = sorted(old - write.snapshot.keys), sorted(write.snapshot.keys - old)
         if gone:
-            self._connection.execute(_delete_keys(), {"keys": gone, "kind": spec.kind, "doc_id": ident})
+            params = {f"k{i}": key for i, key in enumerate(gone)} | {"kind": spec.kind, "doc_id": ident}
+            self._sql.execute(_delete_keys(self._sql, len(gone)), params)
         return [{"key": key, "kind": spec.kind, "doc_id": ident} for key in new]

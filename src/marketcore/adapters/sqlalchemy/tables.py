@@ -63,6 +63,7 @@ def document_table(metadata: MetaData, spec: documents.DocumentSpec[Any]) -> Tab
         Column("version", Integer, nullable=False),
         Column("data", json_type(), nullable=False),
         *(Column(c.name, _column_type(c.type), nullable=True, index=True) for c in spec.columns),
+        *(Index(f"ix_{spec.kind}_{'_'.join(names)}", *names) for names in spec.indexes),
     )
 
 

@@ -7,17 +7,20 @@ import weakref
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from marketcore.adapters.counters import CounterStore
 from marketcore.adapters.documents import DocumentStore
 from marketcore.adapters.sqlalchemy.counters import SqlAlchemyCounterStore
+from marketcore.adapters.sqlalchemy.document_cache import cache_for
+from marketcore.adapters.sqlalchemy.engine import checkpoint_due
 from marketcore.adapters.sqlalchemy.outbox import SqlAlchemyOutbox
+from marketcore.adapters.sqlalchemy.raw import Batch, RawSql
 from marketcore.adapters.sqlalchemy.stock import SqlAlchemyStockLedger
 from marketcore.adapters.sqlalchemy.store import SqlAlchemyDocumentStore
 from marketcore.adapters.unit_of_work import AfterCommit, OnChange, StoreUnitOfWork, TouchedStockLedger
 from marketcore.application.shared.ports import OutboxStore
-from marketcore.domain.shared.errors import ConcurrencyConflict
+from marketcore.domain.shared.errors import AlreadyExists, ConcurrencyConflict
 
 # PostgreSQL: serialization_failure, deadlock_detected. Both mean "retry", like a stale version.
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
@@ -44,13 +47,17 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         after_commit: AfterCommit | None = None,
         on_change: OnChange | None = None,
         read_only: bool = False,
+        cached: bool = False,
     ) -> None:
         super().__init__(after_commit=after_commit, on_change=on_change)
         self.engine = engine
         self.read_only = read_only
+        self.cached = cached and not read_only
         self._writer = None if read_only else _writer_lock(engine)
         self._connection: Connection | None = None
         self._ledger: SqlAlchemyStockLedger | None = None
+        self._sql: RawSql | None = None
+        self._store: SqlAlchemyDocumentStore | None = None
 
     def _begin(self) -> tuple[DocumentStore, TouchedStockLedger, OutboxStore]:
         if self._writer is not None:
@@ -69,17 +76,30 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
                 self._writer.release()
             raise
         self._connection = connection
-        self._ledger = SqlAlchemyStockLedger(connection)
-        return SqlAlchemyDocumentStore(connection), self._ledger, SqlAlchemyOutbox(connection)
+        self._sql = sql = RawSql(connection)
+        self._ledger = SqlAlchemyStockLedger(connection, sql)
+        # Only a writer's reads can be served from the cache: its commit checks them (see Batch).
+        cache = cache_for(self.engine) if sql.postgres and self.cached else None
+        self._store = SqlAlchemyDocumentStore(connection, sql, cache)
+        return self._store, self._ledger, SqlAlchemyOutbox(connection, sql)
 
     def commit(self) -> None:
         if self.read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
+        if self._sql is not None and self._sql.postgres:
+            self._sql.batch = Batch()  # the commit's writes go in one statement (see Batch)
+        store = self._store
         try:
             super().commit()
         except DBAPIError as error:
+            if store is not None:
+                store.evict_served()
             if getattr(error.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
                 raise ConcurrencyConflict("the transaction lost a race; retry it") from error
+            raise
+        except BaseException:
+            if store is not None:
+                store.evict_served()
             raise
 
     def __exit__(
@@ -88,10 +108,22 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """A deadlock or serialization failure inside the block is a lost race too, not a crash."""
+        """A deadlock or serialization failure inside the block is a lost race too, not a crash.
+        A block that failed forgets the cached documents it used: its error may stem from one."""
+        if exc is not None and self._store is not None:
+            self._store.evict_served()
         super().__exit__(exc_type, exc, tb)
         if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
             raise ConcurrencyConflict("the transaction lost a race; retry it") from exc
+
+    @staticmethod
+    def _run_batch(sql: RawSql, batch: Batch) -> None:
+        try:
+            conflicts = batch.run(sql)
+        except IntegrityError as error:
+            raise AlreadyExists(f"an id or unique key is already taken: {error.orig}") from error
+        if conflicts:
+            raise ConcurrencyConflict(conflicts[0])
 
     def _counters(self) -> CounterStore:
         assert self._connection is not None
@@ -100,12 +132,18 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
     def _end(self, *, commit: bool) -> None:
         connection, self._connection = self._connection, None
         ledger, self._ledger = self._ledger, None
+        sql, self._sql = self._sql, None
+        store, self._store = self._store, None
         if connection is None:
             return
         try:
             if commit:
                 if ledger is not None:
                     ledger.flush()
+                if sql is not None and sql.batch is not None:
+                    if store is not None:
+                        store.check_served(sql.batch)
+                    self._run_batch(sql, sql.batch)
                 connection.commit()
             else:
                 connection.rollback()
@@ -113,3 +151,9 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
             connection.close()
             if self._writer is not None:
                 self._writer.release()
+        if commit and self._writer is not None and checkpoint_due(self.engine):
+            checkpointer = self.engine.raw_connection()  # no BEGIN: the next writer is at work
+            try:
+                checkpointer.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                checkpointer.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -24,6 +24,15 @@ class StockLedger(Protocol):
 
     def reserve(self, sku_id: str, quantity: int, reference: str, at: datetime) -> bool:
         """Hold ``quantity`` units if that many are available; False (and no change) otherwise."""
+        ...
+
+    def reserve_many(
+        self, quantities: Mapping[str, int], reference: str, at: datetime
+    ) -> dict[str, StockLevel]:
+        """Hold each SKU's quantity if that many are available, in SKU order and in one round
+        trip; returns the levels after the hold of the SKUs held. A SKU left out (too little
+        available, or no stock row) is unchanged, but the others stay held: a caller wanting all
+        or nothing raises and lets its unit of work roll back."""
         ...
 
     def release(self, sku_id: str, quantity: int, reference: str, at: datetime) -> None:

@@ -212,7 +212,7 @@ class CheckoutService(Service[OrderingUnitOfWork]):
         fingerprint: str,
     ) -> CheckoutResult:
         now = self._clock.now()
-        with self._uow() as uow:
+        with self._uow(cached=True) as uow:  # a stale cached shop or product: retried below
             if idempotency_key is not None:
                 earlier = self._replay(uow, buyer_id, idempotency_key, fingerprint)
                 if earlier is not None:
@@ -318,20 +318,23 @@ class CheckoutService(Service[OrderingUnitOfWork]):
     ) -> None:
         """Reserve reserve-on-order lines and check deduct-on-payment ones, in SKU order so
         concurrent checkouts lock rows alike; note SKUs that fall below their low-stock mark."""
-        levels = uow.stock.get_many(quantities)
-        for sku_id in sorted(quantities):
-            wanted, level = quantities[sku_id], levels.get(sku_id)
-            if level is None:
+        checked = {
+            s: q for s, q in quantities.items() if quote.lines[s].deduction is DeductionMode.DEDUCT_ON_PAYMENT
+        }
+        reserved = {s: q for s, q in quantities.items() if s not in checked}
+        levels = uow.stock.get_many(checked) if checked else {}
+        for sku_id in sorted(checked):
+            level = levels.get(sku_id)
+            if level is None or level.available < checked[sku_id]:
                 raise InsufficientStock(f"not enough stock for sku {sku_id}")
-            if quote.lines[sku_id].deduction is DeductionMode.DEDUCT_ON_PAYMENT:
-                if level.available < wanted:
-                    raise InsufficientStock(f"not enough stock for sku {sku_id}")
-                continue
-            if not uow.stock.reserve(sku_id, wanted, reference, now):
+        held = uow.stock.reserve_many(reserved, reference, now) if reserved else {}
+        for sku_id in sorted(reserved):
+            level = held.get(sku_id)
+            if level is None:
                 raise InsufficientStock(f"not enough stock for sku {sku_id}")
             product = uow.products.get_by_sku(sku_id)
             if product is not None:  # loaded already by the quote: no extra query
-                product.note_stock(sku_id, level.available, level.available - wanted, now)
+                product.note_stock(sku_id, level.available + reserved[sku_id], level.available, now)
 
     @staticmethod
     def _buyer(uow: OrderingUnitOfWork, buyer_id: str) -> User:

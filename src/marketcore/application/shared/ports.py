@@ -38,9 +38,12 @@ U_co = TypeVar("U_co", covariant=True)
 
 class UnitOfWorkFactory(Protocol[U_co]):
     """Opens units of work. ``read_only`` ones never commit; storage may then skip write locks
-    (SQLite readers run beside the one writer instead of queueing behind it)."""
+    (SQLite readers run beside the one writer instead of queueing behind it). ``cached`` ones
+    may be served rarely-changing documents (shops, products) from a per-process cache, and
+    their commit raises ``ConcurrencyConflict`` if one of those has changed since: only for use
+    cases that retry on it."""
 
-    def __call__(self, *, read_only: bool = False) -> U_co: ...
+    def __call__(self, *, read_only: bool = False, cached: bool = False) -> U_co: ...
 
 
 class UnitOfWork(Protocol):

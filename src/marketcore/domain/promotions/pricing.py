@@ -44,6 +44,7 @@ from marketcore.domain.promotions.rules import (
     ShippingRule,
     UnitPriceRule,
     money_text,
+    pick,
 )
 from marketcore.domain.promotions.scope import Scope
 from marketcore.domain.shared.errors import InvalidInput
@@ -338,9 +339,9 @@ class Offer:
         self.funder = terms.funder
         self.group = group
         self.priority = priority
-        self.eligible: list[int] = []
+        self.eligible: Sequence[int] = ()
 
-    def over(self, eligible: list[int]) -> Offer:
+    def over(self, eligible: Sequence[int]) -> Offer:
         """The same offer over other lines (a platform shipping offer, once per shop)."""
         copy = Offer.__new__(Offer)
         for slot in Offer.__slots__:
@@ -366,12 +367,14 @@ class Evaluation:
 
 
 class _Output:
-    """What a recorded run collects: per-line allocations, and per shop (None: the platform level)
-    what applied, what did not and the hints."""
+    """What a recorded run collects: per-line allocations (and the platform offers' parts, which
+    each shop reports its share of), and per shop (None: the platform level) what applied, what did
+    not and the hints."""
 
     def __init__(self, lines: int, currency: Currency) -> None:
         self.currency = currency
-        self.allocations: list[list[tuple[Offer, int]]] = [[] for _ in range(lines)]
+        self.allocations: list[list[Allocation]] = [[] for _ in range(lines)]
+        self.platform_parts: list[tuple[Offer, Sequence[int]]] = []
         self.applied: dict[str | None, list[AppliedPromotion]] = {}
         self.skipped: dict[str | None, list[SkippedPromotion]] = {}
         self.hints: dict[str | None, list[Hint]] = {}
@@ -380,6 +383,7 @@ class _Output:
     def copy(self) -> _Output:
         other = _Output(0, self.currency)
         other.allocations = [list(a) for a in self.allocations]
+        other.platform_parts = list(self.platform_parts)
         other.applied = {k: list(v) for k, v in self.applied.items()}
         other.skipped = {k: list(v) for k, v in self.skipped.items()}
         other.hints = {k: list(v) for k, v in self.hints.items()}
@@ -387,9 +391,13 @@ class _Output:
         return other
 
     def allocate(self, offer: Offer, parts: Sequence[int]) -> None:
+        allocations, currency = self.allocations, self.currency
+        offer_id, label, funder, kind = offer.id, offer.label, offer.funder, offer.kind
         for i, part in zip(offer.eligible, parts, strict=True):
             if part:
-                self.allocations[i].append((offer, part))
+                allocations[i].append(Allocation(offer_id, label, Money(part, currency), funder, kind))
+        if offer.shop_id is None:
+            self.platform_parts.append((offer, parts))
 
     def apply(self, where: str | None, offer: Offer, amount: int, detail: str) -> None:
         self.applied.setdefault(where, []).append(
@@ -478,12 +486,17 @@ class PricingRun:
         self.input_lines = lines
         self.lines: list[PricingLine] = sorted(lines, key=lambda line: (line.shop_id, line.key))
         self.shop_ids: list[str] = list(dict.fromkeys(line.shop_id for line in lines))
-        self.everything = list(range(len(self.lines)))
-        self.shop_lines: dict[str, list[int]] = {shop: [] for shop in self.shop_ids}
+        # A shop's lines are a run of the canonical order: ranges, which the engine slices.
+        self.everything = range(len(self.lines))
+        runs: dict[str, range] = {}
         canonical: dict[str, int] = {}
+        start = 0
         for index, line in enumerate(self.lines):
-            self.shop_lines[line.shop_id].append(index)
             canonical[line.key] = index
+            if index + 1 == len(self.lines) or self.lines[index + 1].shop_id != line.shop_id:
+                runs[line.shop_id] = range(start, index + 1)
+                start = index + 1
+        self.shop_lines: dict[str, range] = {shop: runs[shop] for shop in self.shop_ids}
         self.output_order: dict[str, list[int]] = {shop: [] for shop in self.shop_ids}  # input order
         for line in lines:
             self.output_order[line.shop_id].append(canonical[line.key])
@@ -519,7 +532,7 @@ class PricingRun:
             return Reason.ENDED
         return None
 
-    def _eligible(self, scope: Scope, pool: list[int]) -> list[int]:
+    def _eligible(self, scope: Scope, pool: Sequence[int]) -> Sequence[int]:
         """The lines of ``pool`` in ``scope`` (``pool`` itself when the scope is everything: the
         engine never changes an offer's lines)."""
         if scope.is_everything:
@@ -538,17 +551,16 @@ class PricingRun:
         for index, terms in enumerate(promotions):
             rule = terms.rule
             placement = rule.placement
-            field = f"promotions[{index}]"
             if placement is Placement.COUPON:
-                raise InvalidInput(field, "coupons are passed as coupons")
+                raise InvalidInput(f"promotions[{index}]", "coupons are passed as coupons")
             if terms.id in seen:
-                raise InvalidInput(field, f"promotion {terms.id} appears twice")
+                raise InvalidInput(f"promotions[{index}]", f"promotion {terms.id} appears twice")
             seen.add(terms.id)
             shop_id = terms.shop_id
             if shop_id is None and placement in (Placement.UNIT_PRICE, Placement.SHOP_PROMOTION):
-                raise InvalidInput(f"{field}.shop_id", f"a {rule.code} belongs to a shop")
+                raise InvalidInput(f"promotions[{index}].shop_id", f"a {rule.code} belongs to a shop")
             if shop_id is not None and placement is Placement.PLATFORM_PROMOTION:
-                raise InvalidInput(f"{field}.shop_id", f"a {rule.code} belongs to the platform")
+                raise InvalidInput(f"promotions[{index}].shop_id", f"a {rule.code} belongs to the platform")
             if shop_id is not None and shop_id not in self.shop_lines:
                 continue  # another shop's offer: nothing here for it to apply to or explain
             priority = terms.priority
@@ -576,7 +588,7 @@ class PricingRun:
                     offer.eligible = self._eligible(offer.scope, self.shop_lines[shop_id])
                     self.shipping_offers[shop_id].append(offer)
             else:
-                raise InvalidInput(field, f"unknown placement {placement}")
+                raise InvalidInput(f"promotions[{index}]", f"unknown placement {placement}")
         # Per shop: the shop's own shipping offers first, so a tie leaves the platform's money alone.
         platform_shipping.sort(key=lambda o: o.id)
         for shop_id in self.shop_ids:
@@ -594,11 +606,24 @@ class PricingRun:
         currency, out = self.currency, self.prepared
         self.unit: list[int] = []
         self.sources: list[UnitPriceSource | None] = []
-        for line in self.lines:
+        shared: dict[tuple[int, str], UnitPriceSource] = {}  # one value per offer and text
+        covering = {  # each offer with the lines it covers (None: all its shop's)
+            shop_id: [
+                (
+                    offer,
+                    None
+                    if offer.scope.is_everything
+                    else set(self._eligible(offer.scope, self.shop_lines[shop_id])),
+                )
+                for offer in offers
+            ]
+            for shop_id, offers in self.unit_offers.items()
+        }
+        for i, line in enumerate(self.lines):
             unit = line.unit_price.amount
             candidates: list[tuple[int, str, Offer, str]] = []
-            for offer in self.unit_offers[line.shop_id]:
-                if not offer.scope.covers(line.sku_id, line.category_ids, line.shop_id):
+            for offer, covered in covering[line.shop_id]:
+                if covered is not None and i not in covered:
                     continue
                 answer = cast(UnitPriceRule, offer.rule).unit_price(line, self.buyer)
                 if isinstance(answer, DoesNotApply):
@@ -612,7 +637,11 @@ class PricingRun:
             source = None
             if candidates and candidates[0][0] < unit:
                 unit, _, offer, detail = candidates.pop(0)
-                source = UnitPriceSource(offer.id, offer.label, offer.kind, detail)
+                source = shared.get((id(offer), detail))
+                if source is None:
+                    source = shared[id(offer), detail] = UnitPriceSource(
+                        offer.id, offer.label, offer.kind, detail
+                    )
             for amount, _, offer, detail in candidates:
                 text = f"{detail}: {money_text(amount, currency)}, the line pays {money_text(unit, currency)}"
                 out.skip(line.shop_id, offer.skipped(Reason.LOWER_PRICE_APPLIED, text, line.key))
@@ -643,7 +672,7 @@ class PricingRun:
     def _take(offer: Offer, discount: int, amounts: list[int]) -> list[int]:
         """Allocate ``discount`` over the offer's lines by what they come to now; lower them."""
         eligible = offer.eligible
-        parts = allocate(discount, [amounts[i] for i in eligible])
+        parts = allocate(discount, pick(amounts, eligible))
         for i, part in zip(eligible, parts, strict=True):
             amounts[i] -= part
         return parts
@@ -766,11 +795,16 @@ class PricingRun:
         """Step 3 for one shop coupon: its evaluation after step 2 and its parts per eligible line
         (kept per offer: the best-coupon search asks for each many times, unexplained)."""
         cached = self._coupons.get(id(offer))
-        if cached is None or cached[0].offer is not offer or (explain and not cached[2]):
+        if cached is not None and cached[0].offer is not offer:
+            cached = None
+        if cached is None or (explain and not cached[2]):
             evaluation = self._evaluate(offer, self.after_shops, explain)
-            parts = []
-            if evaluation.discount:
-                parts = allocate(evaluation.discount, [self.after_shops[i] for i in offer.eligible])
+            if cached is not None and evaluation.discount == cached[0].discount:
+                parts = cached[1]  # the same discount on the same amounts: the same parts
+            elif evaluation.discount:
+                parts = allocate(evaluation.discount, pick(self.after_shops, offer.eligible))
+            else:
+                parts = []
             cached = self._coupons[id(offer)] = (evaluation, parts, explain)
         return cached[0], cached[1]
 
@@ -855,7 +889,10 @@ class PricingRun:
                 out.allocate(choice.platform, self._take(choice.platform, evaluation.discount, amounts))
                 used.append(choice.platform.id)
                 out.used.add(choice.platform.id)
-        shops = tuple(self._shop_result(shop_id, amounts, choice, out) for shop_id in self.shop_ids)
+        shares = self._platform_shares(out)
+        shops = tuple(
+            self._shop_result(shop_id, amounts, choice, out, shares[shop_id]) for shop_id in self.shop_ids
+        )
         return PricingResult(
             shops,
             self.currency,
@@ -865,25 +902,50 @@ class PricingRun:
             coupon_ids=tuple(used),
         )
 
+    def _platform_shares(self, out: _Output) -> dict[str, list[AppliedPromotion]]:
+        """Each shop's share of every platform discount, in the order they first appear on its
+        lines (canonical order; on one line, the order they applied in)."""
+        lines, currency = self.lines, self.currency
+        parts = sorted(
+            (i, order, offer, part)
+            for order, (offer, offer_parts) in enumerate(out.platform_parts)
+            for i, part in zip(offer.eligible, offer_parts, strict=True)
+            if part
+        )
+        found: dict[str, dict[str, tuple[Offer, int]]] = {shop_id: {} for shop_id in self.shop_ids}
+        for i, _, offer, part in parts:
+            shares = found[lines[i].shop_id]
+            shares[offer.id] = (offer, shares[offer.id][1] + part if offer.id in shares else part)
+        details = {a.promotion_id: a.detail for a in out.applied.get(None, ())}
+        return {
+            shop_id: [
+                AppliedPromotion(
+                    offer.id,
+                    offer.label,
+                    Money(amount, currency),
+                    offer.funder,
+                    offer.kind,
+                    details.get(offer.id, ""),
+                )
+                for offer, amount in shares.values()
+            ]
+            for shop_id, shares in found.items()
+        }
+
     def _shop_result(
-        self, shop_id: str, amounts: Sequence[int], choice: CouponChoice, out: _Output
+        self,
+        shop_id: str,
+        amounts: Sequence[int],
+        choice: CouponChoice,
+        out: _Output,
+        shares: list[AppliedPromotion],
     ) -> ShopPricing:
         currency, lines, units, sources = self.currency, self.lines, self.unit, self.sources
         shipping, waiver = self._shipping(shop_id, amounts, out)
-        applied = out.applied.get(shop_id, [])
-        shares: dict[str, int] = {}  # the platform's offers, as this shop's share of them
-        platform_offers: dict[str, Offer] = {}
+        allocations = out.allocations
         priced: dict[int, PricedLine] = {}
         for i in self.shop_lines[shop_id]:
             line = lines[i]
-            allocations = []
-            for offer, amount in out.allocations[i]:
-                allocations.append(
-                    Allocation(offer.id, offer.label, Money(amount, currency), offer.funder, offer.kind)
-                )
-                if offer.shop_id is None:
-                    shares[offer.id] = shares.get(offer.id, 0) + amount
-                    platform_offers[offer.id] = offer
             unit = units[i]
             at_unit = line
             if unit != line.unit_price.amount:
@@ -895,20 +957,7 @@ class PricingRun:
                     line.sku_id,
                     line.category_ids,
                 )
-            priced[i] = PricedLine(at_unit, tuple(allocations), line.unit_price, sources[i])
-        details = {a.promotion_id: a.detail for a in out.applied.get(None, ())}
-        for offer_id, amount in shares.items():
-            offer = platform_offers[offer_id]
-            applied.append(
-                AppliedPromotion(
-                    offer.id,
-                    offer.label,
-                    Money(amount, currency),
-                    offer.funder,
-                    offer.kind,
-                    details.get(offer.id, ""),
-                )
-            )
+            priced[i] = PricedLine(at_unit, tuple(allocations[i]), line.unit_price, sources[i])
         waived = None
         if waiver is not None:
             offer = waiver.offer
@@ -924,7 +973,7 @@ class PricingRun:
         return ShopPricing(
             shop_id=shop_id,
             lines=tuple(priced[i] for i in self.output_order[shop_id]),
-            applied=tuple(applied),
+            applied=(*out.applied.get(shop_id, ()), *shares),
             skipped=tuple(out.skipped.get(shop_id, ())),
             hints=tuple(out.hints.get(shop_id, ())),
             shipping=Money(shipping, currency),

@@ -86,8 +86,10 @@ def money_text(amount: int, currency: Currency) -> str:
     return f"{sign}{_SYMBOLS.get(currency, currency.value + ' ')}{units}.{cents:02d}"
 
 
+@functools.lru_cache(maxsize=1024)
 def rate_text(off_bp: int) -> str:
-    """``15% off`` for 1500 basis points; ``12.5% off`` for 1250."""
+    """``15% off`` for 1500 basis points; ``12.5% off`` for 1250 (cached: a limited-time discount
+    says it for every line)."""
     whole, rest = divmod(off_bp, 100)
     return f"{whole}% off" if not rest else f"{whole}.{rest:02d}".rstrip("0") + "% off"
 
@@ -99,6 +101,14 @@ def percent_of(amount: int, off_bp: int) -> int:
 
 
 # -- what a rule sees ---------------------------------------------------------------------------
+
+
+def pick(values: Sequence[int], indices: Sequence[int]) -> Sequence[int]:
+    """``values`` at ``indices``: a slice when the indices are a range (the engine keeps a shop's
+    lines, and every line, as ranges of its canonical order), which is several times faster."""
+    if isinstance(indices, range):
+        return values[indices.start : indices.stop : indices.step]
+    return [values[i] for i in indices]
 
 
 def _id_tuple(values: Iterable[str]) -> tuple[str, ...]:
@@ -186,7 +196,7 @@ class Basket:
         """What the eligible lines come to now, in minor units."""
         if self._amount < 0:
             amounts = self._amounts
-            self._amount = sum([amounts[i] for i in self._indices])
+            self._amount = sum(pick(amounts, self._indices))
         return self._amount
 
     @property

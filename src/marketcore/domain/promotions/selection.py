@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import overload
 
 import attrs
 
@@ -40,7 +41,7 @@ from marketcore.domain.promotions.pricing import (
     PricingRun,
     PromotionTerms,
 )
-from marketcore.domain.promotions.rules import ANONYMOUS, BuyerContext, Placement
+from marketcore.domain.promotions.rules import ANONYMOUS, BuyerContext, Placement, pick
 from marketcore.domain.shared.money import Currency, Money
 
 MAX_HELD = 200
@@ -56,7 +57,8 @@ class CouponSuggestion:
 
 class _Option:
     """One shop's choice (no coupon, or one coupon): its parts on the shop's lines, what it
-    lowers each watched platform offer's eligible amount by, and what it costs the buyer."""
+    lowers the eligible amount of each set of lines the platform offers cover by (``cuts``), and
+    what it costs the buyer."""
 
     __slots__ = ("cost", "cuts", "loss", "offer", "parts", "shop_id")
 
@@ -132,14 +134,18 @@ class _Search:
                 self.platform.append((offer, len(self.watched)))
                 self.watched.append(offer)
         self.platform.sort(key=lambda p: -ceilings[p[1]])
-        self.bases = [sum([after[i] for i in offer.eligible]) for offer in self.watched]
+        # Watched offers over the same lines share one running amount (unscoped ones all cover
+        # every line): ``covers[k]`` is offer k's set of lines.
+        sets: dict[tuple[int, ...], int] = {}
+        self.covers = [sets.setdefault(tuple(o.eligible), len(sets)) for o in self.watched]
+        self.bases = [sum([after[i] for i in lines]) for lines in sets]
         everything = len(run.lines)
-        watched_sets = [None if len(o.eligible) == everything else set(o.eligible) for o in self.watched]
+        watched_sets = [None if len(lines) == everything else set(lines) for lines in sets]
         # Per shop: its options, cheapest first, each with its extra cost over the cheapest.
         self.options: list[list[_Option]] = []
         for shop_id in run.shop_ids:
             indices = run.shop_lines[shop_id]
-            bare = sum([after[i] for i in indices]) + run.shipping_floor(shop_id, after)
+            bare = sum(pick(after, indices)) + run.shipping_floor(shop_id, after)
             options = [_Option(shop_id, None, [], bare)]
             for coupon in shop_coupons[shop_id]:
                 offer = run.coupon_offer(coupon)
@@ -149,7 +155,7 @@ class _Search:
                 amounts = list(after)
                 for i, part in zip(offer.eligible, parts, strict=True):
                     amounts[i] -= part
-                cost = sum([amounts[i] for i in indices]) + run.shipping_floor(shop_id, amounts)
+                cost = sum(pick(amounts, indices)) + run.shipping_floor(shop_id, amounts)
                 option = _Option(shop_id, offer, parts, cost)
                 whole = sum(parts)
                 option.cuts = [
@@ -162,7 +168,7 @@ class _Search:
             options.sort(key=lambda o: (o.cost, o.offer is not None, _offer_id(o)))
             for option in options:
                 option.loss = option.cost - options[0].cost
-                option.cuts = option.cuts or [0] * len(self.watched)
+                option.cuts = option.cuts or [0] * len(sets)
             self.options.append(options)
         self.cheapest = sum(options[0].cost for options in self.options)
         self.choices = [options for options in self.options if len(options) > 1]  # the others: no coupon
@@ -170,8 +176,7 @@ class _Search:
         self.best_choice: CouponChoice | None = None
         self.priced: dict[tuple[str, ...], int] = {}  # totals by the sorted coupon ids
         self.without = 0
-        self.amounts: list[int] = []
-        self.current: list[int] = []
+        self.current: list[int] = []  # per set of lines, what it comes to at the current node
 
     def best_choice_found(self) -> CouponChoice:
         run = self.pricing
@@ -179,21 +184,22 @@ class _Search:
         self._leaf([options[0] for options in self.choices], self.platform[0][0])
         self.without = self._total(CouponChoice(), ())
         for platform, watched in self.platform:
-            self.amounts, self.current = list(run.after_shops), list(self.bases)
-            self._walk(0, 0, [], platform, watched, self.cheapest - self._ceiling(watched))
+            self.current = list(self.bases)
+            floor = self.cheapest - self._ceiling(watched, run.after_shops)
+            self._walk(0, 0, [], platform, watched, floor)
         assert self.best_choice is not None
         return self.best_choice
 
-    def _ceiling(self, platform: int) -> int:
+    def _ceiling(self, platform: int, amounts: Sequence[int]) -> int:
         """The most the platform's discounts can take off below the current node: their ceilings
         on the amounts the coupons chosen so far leave (the lines of shops not chosen yet at their
         step-2 amounts, which choosing coupons can only lower)."""
-        run, amounts, current, watched = self.pricing, self.amounts, self.current, self.watched
+        run, current, watched, covers = self.pricing, self.current, self.watched, self.covers
         ceiling = 0
         for group in self.groups:
-            ceiling += max(run.ceiling_at(watched[k], amounts, current[k]) for k in group)
+            ceiling += max(run.ceiling_at(watched[k], amounts, current[covers[k]]) for k in group)
         if platform >= 0:
-            ceiling += run.ceiling_at(watched[platform], amounts, current[platform])
+            ceiling += run.ceiling_at(watched[platform], amounts, current[covers[platform]])
         return ceiling
 
     def _walk(
@@ -202,38 +208,38 @@ class _Search:
         """Depth first over the shops with a choice. Any total below a node is at least ``floor``
         (every shop at its cheapest option, less the platform's ceiling at the root) plus the
         losses chosen so far; at a leaf the ceiling is taken again on the amounts its coupons
-        leave, which often spares pricing it in full."""
+        leave, which often spares pricing it in full. Only the sets' amounts are kept up to date
+        on the way: the lines' own amounts are built for a leaf if a rule reads them."""
         assert self.best is not None
         if depth == len(self.choices):
-            if self.cheapest + loss - self._ceiling(watched) <= self.best[0]:
-                self._leaf(picks, platform)
+            bound = self.cheapest + loss - self._ceiling(watched, _Lowered(self.pricing.after_shops, picks))
+            if bound <= self.best[0]:
+                self._leaf(picks, platform, bound)
             return
-        amounts, current = self.amounts, self.current
+        current = self.current
         for option in self.choices[depth]:
             if floor + loss + option.loss > self.best[0]:
                 break  # options are in order of loss: the rest cost even more
-            offer, cuts = option.offer, option.cuts
-            if offer is not None:
-                for i, part in zip(offer.eligible, option.parts, strict=True):
-                    amounts[i] -= part
-                for k, cut in enumerate(cuts):
-                    current[k] -= cut
+            cuts = option.cuts
+            for k, cut in enumerate(cuts):
+                current[k] -= cut
             picks.append(option)
             self._walk(depth + 1, loss + option.loss, picks, platform, watched, floor)
             picks.pop()
-            if offer is not None:
-                for i, part in zip(offer.eligible, option.parts, strict=True):
-                    amounts[i] += part
-                for k, cut in enumerate(cuts):
-                    current[k] += cut
+            for k, cut in enumerate(cuts):
+                current[k] += cut
 
-    def _leaf(self, picks: list[_Option], platform: Offer | None) -> None:
+    def _leaf(self, picks: list[_Option], platform: Offer | None, bound: int = 0) -> None:
+        """Price the combination unless it cannot beat the best found: its total is at least
+        ``bound``, and ties are broken by the coupons, known before pricing."""
         choice = CouponChoice()
         for option in picks:
             if option.offer is not None:
                 choice.shops[option.shop_id] = option.offer
         choice.platform = platform
         ids = tuple(sorted(choice.coupon_ids))
+        if self.best is not None and (bound, len(ids), ids) >= self.best:
+            return
         key = (self._total(choice, ids), len(ids), ids)
         if self.best is None or key < self.best:
             self.best, self.best_choice = key, choice
@@ -248,3 +254,35 @@ class _Search:
 
 def _offer_id(option: _Option) -> str:
     return "" if option.offer is None else option.offer.id
+
+
+class _Lowered(Sequence[int]):
+    """The step-2 amounts less the parts of the options picked, worked out on first reading: a
+    built-in kind's ceiling reads only the total its basket is given, never single lines."""
+
+    __slots__ = ("_after", "_amounts", "_picks")
+
+    def __init__(self, after: list[int], picks: Sequence[_Option]) -> None:
+        self._after = after
+        self._picks = list(picks)
+        self._amounts: list[int] | None = None
+
+    def _list(self) -> list[int]:
+        if self._amounts is None:
+            amounts = list(self._after)
+            for option in self._picks:
+                if option.offer is not None:
+                    for i, part in zip(option.offer.eligible, option.parts, strict=True):
+                        amounts[i] -= part
+            self._amounts = amounts
+        return self._amounts
+
+    def __len__(self) -> int:
+        return len(self._after)
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[int]: ...
+    def __getitem__(self, index: int | slice) -> int | Sequence[int]:
+        return self._list()[index]

@@ -88,7 +88,7 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     """
     if not weights:
         raise InvalidInput("weights", "cannot allocate over nothing")
-    if any(w < 0 for w in weights):
+    if min(weights) < 0:
         raise InvalidInput("weights", "weights must not be negative")
     weight_sum = sum(weights)
     if weight_sum == 0:

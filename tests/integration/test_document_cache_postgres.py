@@ -1,0 +1,54 @@
+"""Checkout serves shops and products from a per-process cache on PostgreSQL; a change made by
+another process (here: another marketplace on the same database, with its own cache) must still
+decide the checkout: its commit finds the cached version stale and the retry reads the new one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from marketcore import Marketplace, create_marketplace
+from marketcore.application.ordering.checkout import ItemRequest, SkuUnavailable
+from marketcore.testing.scenarios import Scenario, a_marketplace_with
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def two_processes(fresh_postgres_url: str) -> Iterator[tuple[Marketplace, Marketplace]]:
+    ours = create_marketplace(fresh_postgres_url, velocity_checkouts_per_hour=1000)
+    theirs = create_marketplace(fresh_postgres_url, velocity_checkouts_per_hour=1000)
+    yield ours, theirs
+    ours.close()
+    theirs.close()
+
+
+def _buy(market: Marketplace, world: Scenario, sku_id: str) -> int:
+    placed = market.checkout.checkout(world.buyer, world.address_id, "sandbox", [ItemRequest(sku_id, 1)])
+    return placed.checkout.amount_due.amount
+
+
+def test_a_price_changed_elsewhere_is_charged(two_processes: tuple[Marketplace, Marketplace]) -> None:
+    ours, theirs = two_processes
+    world = a_marketplace_with(ours, shops=1, listed_skus=1, stock=100, price=10_000)
+    shop = world.shops[0]
+    sku_id = shop.sku_ids[0]
+    before = _buy(ours, world, sku_id)
+    assert _buy(ours, world, sku_id) == before  # served from the cache this time
+    theirs.catalog.update_sku(shop.staff, shop.id, sku_id, price=7_000)
+    assert _buy(ours, world, sku_id) == before - 3_000
+
+
+def test_a_product_delisted_elsewhere_is_not_sold(two_processes: tuple[Marketplace, Marketplace]) -> None:
+    ours, theirs = two_processes
+    world = a_marketplace_with(ours, shops=1, listed_skus=1, stock=100)
+    shop = world.shops[0]
+    sku_id = shop.sku_ids[0]
+    _buy(ours, world, sku_id)
+    theirs.catalog.delist(shop.staff, shop.id, shop.product_ids[0])
+    with pytest.raises(SkuUnavailable):
+        _buy(ours, world, sku_id)
+    with ours.container.uow()() as uow:  # and nothing was reserved for it
+        level = uow.stock.get_many([sku_id])[sku_id]
+    assert level.reserved == 1
