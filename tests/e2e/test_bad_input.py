@@ -183,6 +183,33 @@ CASES: list[tuple[str, Call, int, str | None]] = [
         None,
     ),
     (
+        "checkout unknown coupon",
+        lambda w: w.buyer.post("/checkout", json=_checkout(w, coupon_ids=["nope"])),
+        422,
+        "validation_error",
+    ),
+    (
+        "checkout coupon_ids not a list",
+        lambda w: w.buyer.post("/checkout", json=_checkout(w, coupon_ids="nope")),
+        400,
+        "invalid_request",
+    ),
+    (
+        "preview coupon id a number",
+        lambda w: w.buyer.post("/checkout/preview", json={"address_id": w.address["id"], "coupon_ids": [7]}),
+        400,
+        "invalid_request",
+    ),
+    (
+        "preview coupon listed twice",
+        lambda w: w.buyer.post(
+            "/checkout/preview",
+            json={"address_id": w.address["id"], "items": _checkout(w)["items"], "coupon_ids": ["a", "a"]},
+        ),
+        422,
+        "validation_error",
+    ),
+    (
         "short password",
         lambda w: w.api.post(
             "/auth/register", json={"email": "x@y.cn", "password": "1", "display_name": "X"}

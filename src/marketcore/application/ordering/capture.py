@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from marketcore.application.ordering import coupon_holds
 from marketcore.application.ordering.ports import OrderingUnitOfWork
 from marketcore.application.shared.ids import new_id
 from marketcore.domain.ordering.orders import Order, OrderStatus
@@ -20,21 +21,24 @@ def settle_capture(uow: OrderingUnitOfWork, payment: Payment, now: datetime) -> 
     """The provider took the money (``payment`` has just succeeded, locked). Orders still awaiting
     payment are paid and their stock leaves the shelf; an order closed meanwhile (late payment) or
     whose deduct-on-payment stock is gone is refunded its share automatically, and in the second
-    case closed."""
+    case closed. The coupons of the orders paid are used; those of orders closed here return."""
     orders = {
         o.id: o
         for o in uow.orders.for_checkout(payment.checkout_id, lock=True)
         if o.id in payment.order_amounts
     }
     pending = {oid: o for oid, o in orders.items() if o.status is OrderStatus.PENDING_PAYMENT}
+    coupons = coupon_holds.hold(uow, pending.values())
     sold_out = take_stock(uow, list(pending.values()), now)
     for order_id in sorted(payment.order_amounts):
         order = orders.get(order_id)
         if order is not None and order_id in pending and order_id not in sold_out:
             order.mark_paid(now)
+            coupon_holds.use(coupons, [order], now)
             continue
         if order is not None and order_id in sold_out:
             order.close("system", "out of stock at payment", now)
+            coupon_holds.give_back(uow, coupons, [order], now)
             reason = "out of stock at payment"
         else:
             reason = "order no longer awaiting payment"

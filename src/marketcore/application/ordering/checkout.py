@@ -1,8 +1,13 @@
 """Checkout: the selected lines become one order per shop, paid by one payment.
 
-Everything happens in one transaction: quote, risk, stock reservation (in SKU order, so concurrent
-checkouts cannot deadlock), orders, cart clean-up. A retry with the same idempotency key returns
-the first result; the same key with a different request is refused.
+Everything happens in one transaction: quote, risk, coupon locks, stock reservation (in SKU order,
+so concurrent checkouts cannot deadlock), orders, cart clean-up. A retry with the same idempotency
+key returns the first result; the same key with a different request is refused.
+
+Pricing takes every active promotion of the checkout's shops and the platform's, the buyer's
+member level and the coupons the buyer chose (none unless chosen: the preview suggests the best
+ones). The coupons that applied are locked to the checkout in its transaction; the breakdown is
+stored on the orders' lines.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from marketcore.application.ordering import coupon_holds
 from marketcore.application.ordering.ports import OrderingUnitOfWork
 from marketcore.application.payments.ports import PaymentGateway
 from marketcore.application.risk.services import RiskEngine
@@ -22,6 +28,8 @@ from marketcore.application.shared.ids import new_id
 from marketcore.application.shared.ports import Clock, UnitOfWorkFactory
 from marketcore.application.shared.services import Service
 from marketcore.domain.cart.carts import check_quantity
+from marketcore.domain.catalog.products import Product
+from marketcore.domain.identity.users import User
 from marketcore.domain.inventory.stock import InsufficientStock
 from marketcore.domain.ordering.orders import (
     AddressSnapshot,
@@ -30,7 +38,18 @@ from marketcore.domain.ordering.orders import (
     Order,
     OrderLine,
 )
-from marketcore.domain.promotions.pricing import PricingLine, PricingResult, ShopPricing, price
+from marketcore.domain.promotions.coupons import Coupon
+from marketcore.domain.promotions.pricing import (
+    Allocation,
+    AppliedPromotion,
+    PricingLine,
+    PricingResult,
+    PromotionTerms,
+    ShopPricing,
+    price,
+)
+from marketcore.domain.promotions.rules import BuyerContext
+from marketcore.domain.promotions.selection import CouponSuggestion, best_coupons
 from marketcore.domain.risk.rules import EventKind, RiskBlocked, RiskEvent, SubjectKind, Verdict
 from marketcore.domain.shared.actors import Actor
 from marketcore.domain.shared.deduction import DeductionMode
@@ -42,6 +61,7 @@ from marketcore.domain.shared.errors import (
     InvalidInput,
     NotFound,
 )
+from marketcore.domain.shared.money import Money
 
 MAX_LINES = 100
 ATTEMPTS = 3  # a checkout that loses a race is retried whole, this many times in all
@@ -72,12 +92,35 @@ class QuotedLine:
 
 
 @attrs.frozen
+class PricingInputs:
+    """What a quote was priced from, so the preview can search the buyer's coupons over it."""
+
+    lines: tuple[PricingLine, ...]
+    promotions: tuple[PromotionTerms, ...]
+    fees: Mapping[str, Money]
+    buyer: BuyerContext
+    at: datetime
+
+
+@attrs.frozen
 class Quote:
-    """What the buyer would pay: the pricing breakdown plus the catalog facts behind each line."""
+    """What the buyer would pay: the pricing breakdown plus the catalog facts behind each line.
+    ``coupons`` are the ones the buyer chose (``pricing.coupon_ids`` those that applied);
+    ``suggestion`` (preview only) the best of the buyer's usable coupons."""
 
     lines: Mapping[str, QuotedLine]
     pricing: PricingResult
     from_cart: bool
+    coupons: tuple[Coupon, ...] = ()
+    inputs: PricingInputs | None = attrs.field(default=None, eq=False, repr=False)
+    suggestion: CouponSuggestion | None = None
+
+    @property
+    def suggestion_saves(self) -> Money | None:
+        """How much less the buyer pays with the suggestion than with the coupons chosen."""
+        if self.suggestion is None:
+            return None
+        return self.pricing.total - self.suggestion.pricing.total
 
 
 @attrs.frozen
@@ -100,11 +143,20 @@ class CheckoutService(Service[OrderingUnitOfWork]):
         self._risk = risk
         self._payment_window = payment_window
 
-    def preview(self, actor: Actor, address_id: str, items: Sequence[ItemRequest] | None = None) -> Quote:
+    def preview(
+        self,
+        actor: Actor,
+        address_id: str,
+        items: Sequence[ItemRequest] | None = None,
+        coupon_ids: Sequence[str] = (),
+    ) -> Quote:
+        """The quote with the coupons chosen, and the best coupons of the buyer's to compare."""
         buyer_id = actor.require_user()
         with self._reader() as uow:
-            self._address(uow, buyer_id, address_id)
-            return self._quote(uow, buyer_id, items)
+            user = self._buyer(uow, buyer_id)
+            _address(user, address_id)
+            quote = self._quote(uow, user, items, coupon_ids, lock=False)
+            return _with_suggestion(uow, user.id, quote)
 
     def checkout(
         self,
@@ -113,17 +165,22 @@ class CheckoutService(Service[OrderingUnitOfWork]):
         payment_method: str,
         items: Sequence[ItemRequest] | None = None,
         idempotency_key: str | None = None,
+        coupon_ids: Sequence[str] = (),
     ) -> CheckoutResult:
+        """Place the orders. Only the coupons in ``coupon_ids`` are used (none by default)."""
         buyer_id = actor.require_user()
         gateway = self._gateways.get(payment_method)
         if gateway is None:
             raise InvalidInput("payment_method", f"one of {', '.join(sorted(self._gateways))}")
-        fingerprint = _fingerprint(address_id, payment_method, items)
+        coupon_ids = coupon_holds.check_ids(coupon_ids)
+        fingerprint = _fingerprint(address_id, payment_method, items, coupon_ids)
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= 100:
             raise InvalidInput("Idempotency-Key", "must be 1 to 100 characters")
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                return self._place(buyer_id, address_id, gateway, items, idempotency_key, fingerprint)
+                return self._place(
+                    buyer_id, address_id, gateway, items, coupon_ids, idempotency_key, fingerprint
+                )
             except AlreadyExists:
                 # A racing request with the same key committed first: the next attempt replays it.
                 if idempotency_key is None or attempt == ATTEMPTS:
@@ -150,6 +207,7 @@ class CheckoutService(Service[OrderingUnitOfWork]):
         address_id: str,
         gateway: PaymentGateway,
         items: Sequence[ItemRequest] | None,
+        coupon_ids: Sequence[str],
         idempotency_key: str | None,
         fingerprint: str,
     ) -> CheckoutResult:
@@ -159,8 +217,9 @@ class CheckoutService(Service[OrderingUnitOfWork]):
                 earlier = self._replay(uow, buyer_id, idempotency_key, fingerprint)
                 if earlier is not None:
                     return earlier
-            address = self._address(uow, buyer_id, address_id)
-            quote = self._quote(uow, buyer_id, items)
+            user = self._buyer(uow, buyer_id)
+            address = _address(user, address_id)
+            quote = self._quote(uow, user, items, coupon_ids, lock=True)
             decision = self._risk.evaluate(
                 uow,
                 RiskEvent(
@@ -179,10 +238,11 @@ class CheckoutService(Service[OrderingUnitOfWork]):
                 uow.commit()  # keep the risk record: operators and velocity rules need it
                 raise RiskBlocked()
             checkout_id = new_id()
+            locked = _lock_coupons(quote, checkout_id, now)
             quantities = {p.line.key: p.line.quantity for s in quote.pricing.shops for p in s.lines}
             self._hold_stock(uow, quote, quantities, f"checkout:{checkout_id}", now)
             orders = [
-                self._order(checkout_id, buyer_id, shop, quote, address, gateway, now)
+                self._order(checkout_id, buyer_id, shop, quote, address, gateway, now, locked)
                 for shop in quote.pricing.shops
             ]
             checkout = Checkout(
@@ -194,6 +254,7 @@ class CheckoutService(Service[OrderingUnitOfWork]):
                 created_at=now,
                 idempotency_key=idempotency_key,
                 fingerprint=fingerprint,
+                coupon_ids=[c.id for c in locked],
             )
             uow.checkouts.add(checkout)
             for order in orders:
@@ -214,7 +275,9 @@ class CheckoutService(Service[OrderingUnitOfWork]):
         address: AddressSnapshot,
         gateway: PaymentGateway,
         now: datetime,
+        locked: Sequence[Coupon],
     ) -> Order:
+        coupons = coupon_holds.order_coupons(locked, shop.shop_id)
         lines = []
         for priced in shop.lines:
             facts = quote.lines[priced.line.key]
@@ -228,10 +291,7 @@ class CheckoutService(Service[OrderingUnitOfWork]):
                     attributes=dict(facts.attributes),
                     unit_price=priced.line.unit_price,
                     quantity=priced.line.quantity,
-                    discounts=[
-                        LineDiscount(a.promotion_id, a.label, a.amount, str(a.funder))
-                        for a in priced.allocations
-                    ],
+                    discounts=[_line_discount(a, coupons) for a in priced.allocations],
                     deduction=facts.deduction,
                 )
             )
@@ -248,6 +308,8 @@ class CheckoutService(Service[OrderingUnitOfWork]):
             pay_on_delivery=gateway.pays_on_delivery,
             payment_deadline=now + self._payment_window,
             at=now,
+            coupon_ids=coupons,
+            shipping_waiver=_waiver(shop.shipping_waiver),
         )
 
     @staticmethod
@@ -275,20 +337,24 @@ class CheckoutService(Service[OrderingUnitOfWork]):
                 product.note_stock(sku_id, level.available + reserved[sku_id], level.available, now)
 
     @staticmethod
-    def _address(uow: OrderingUnitOfWork, buyer_id: str, address_id: str) -> AddressSnapshot:
+    def _buyer(uow: OrderingUnitOfWork, buyer_id: str) -> User:
         user = uow.users.get(buyer_id)
         if user is None:
             raise NotFound("user", buyer_id)
-        try:
-            a = user.address(address_id)
-        except NotFound:
-            raise InvalidInput("address_id", "no such address") from None
-        return AddressSnapshot(a.recipient, a.phone, a.province, a.city, a.district, a.detail, a.postal_code)
+        return user
 
-    def _quote(self, uow: OrderingUnitOfWork, buyer_id: str, items: Sequence[ItemRequest] | None) -> Quote:
+    def _quote(
+        self,
+        uow: OrderingUnitOfWork,
+        user: User,
+        items: Sequence[ItemRequest] | None,
+        coupon_ids: Sequence[str],
+        *,
+        lock: bool,
+    ) -> Quote:
         from_cart = items is None
         if items is None:
-            cart = uow.carts.get(buyer_id)
+            cart = uow.carts.get(user.id)
             items = [ItemRequest(i.sku_id, i.quantity) for i in (cart.selected_items if cart else [])]
             if not items:
                 raise InvalidInput("items", "the cart has no selected items")
@@ -319,17 +385,91 @@ class CheckoutService(Service[OrderingUnitOfWork]):
             deduction = sku.deduction_mode or shop.deduction_mode
             facts[sku_id] = QuotedLine(sku_id, product.id, product.title, sku.code, sku.attributes, deduction)
             pricing_lines.append(PricingLine(sku_id, product.shop_id, sku.price, quantity))
-        promotions = uow.promotions.active_for_shops(shop_ids, self._clock.now())
+        now = self._clock.now()
+        promotions = uow.promotions.active_for_checkout(shop_ids, now)
         fees = {shop_id: shops[shop_id].shipping_fee for shop_id in shop_ids}
-        return Quote(facts, price(pricing_lines, promotions, fees), from_cart)
+        buyer = BuyerContext(user.id, member_level=user.member_level)
+        coupons = coupon_holds.chosen(uow, user.id, coupon_ids, now, lock=lock)
+        lines = _with_categories(uow, pricing_lines, products, [*promotions, *coupons])
+        inputs = PricingInputs(tuple(lines), tuple(promotions), fees, buyer, now)
+        return Quote(facts, _price_with(inputs, coupons), from_cart, tuple(coupons), inputs)
 
 
-def _fingerprint(address_id: str, payment_method: str, items: Sequence[ItemRequest] | None) -> str:
-    body = {
+def _address(user: User, address_id: str) -> AddressSnapshot:
+    try:
+        a = user.address(address_id)
+    except NotFound:
+        raise InvalidInput("address_id", "no such address") from None
+    return AddressSnapshot(a.recipient, a.phone, a.province, a.city, a.district, a.detail, a.postal_code)
+
+
+def _with_categories(
+    uow: OrderingUnitOfWork,
+    lines: Sequence[PricingLine],
+    products: Mapping[str, Product],
+    offers: Sequence[PromotionTerms | Coupon],
+) -> Sequence[PricingLine]:
+    """The lines with their category and its ancestors, when an offer is scoped by category (the
+    category tree is read only then)."""
+    if not any(offer.scope.category_ids for offer in offers):
+        return lines
+    parents = {c.id: c.parent_id for c in uow.categories.all()}
+    paths: dict[str, tuple[str, ...]] = {}
+    for category_id in {products[line.sku_id].category_id for line in lines}:
+        path: list[str] = []
+        at: str | None = category_id
+        while at is not None and at not in path and len(path) < 32:  # a cycle cannot loop
+            path.append(at)
+            at = parents.get(at)
+        paths[category_id] = tuple(path)
+    return [attrs.evolve(line, category_ids=paths[products[line.sku_id].category_id]) for line in lines]
+
+
+def _price_with(inputs: PricingInputs, coupons: Sequence[Coupon]) -> PricingResult:
+    return price(
+        inputs.lines, inputs.promotions, inputs.fees, buyer=inputs.buyer, coupons=coupons, at=inputs.at
+    )
+
+
+def _with_suggestion(uow: OrderingUnitOfWork, buyer_id: str, quote: Quote) -> Quote:
+    """The quote with the best combination of the buyer's usable coupons (preview only)."""
+    inputs = quote.inputs
+    assert inputs is not None
+    held = uow.coupons.usable_by(buyer_id, inputs.at)
+    suggestion = best_coupons(
+        inputs.lines, inputs.promotions, inputs.fees, held, buyer=inputs.buyer, at=inputs.at
+    )
+    return attrs.evolve(quote, suggestion=suggestion)
+
+
+def _lock_coupons(quote: Quote, checkout_id: str, now: datetime) -> list[Coupon]:
+    """Lock the chosen coupons that applied to ``checkout_id`` (the quote loaded them locked)."""
+    applied = set(coupon_holds.lock_applied(quote.coupons, quote.pricing.coupon_ids, checkout_id, now))
+    return [c for c in quote.coupons if c.id in applied]
+
+
+def _line_discount(a: Allocation, coupon_ids: Sequence[str]) -> LineDiscount:
+    return LineDiscount(
+        a.promotion_id, a.label, a.amount, str(a.funder), a.kind, coupon=a.promotion_id in coupon_ids
+    )
+
+
+def _waiver(waiver: AppliedPromotion | None) -> LineDiscount | None:
+    if waiver is None:
+        return None
+    return LineDiscount(waiver.promotion_id, waiver.label, waiver.amount, str(waiver.funder), waiver.kind)
+
+
+def _fingerprint(
+    address_id: str, payment_method: str, items: Sequence[ItemRequest] | None, coupon_ids: Sequence[str]
+) -> str:
+    body: dict[str, object] = {
         "address_id": address_id,
         "payment_method": payment_method,
         "items": None if items is None else [[i.sku_id, i.quantity] for i in items],
     }
+    if coupon_ids:  # absent without coupons: keys used before coupons existed still replay
+        body["coupon_ids"] = sorted(coupon_ids)
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 

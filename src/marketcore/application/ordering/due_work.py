@@ -10,6 +10,7 @@ from datetime import datetime
 
 import attrs
 
+from marketcore.application.ordering import coupon_holds
 from marketcore.application.ordering.inbox import PaymentInbox
 from marketcore.application.ordering.ports import OrderingUnitOfWork
 from marketcore.application.ordering.reconciliation import PaymentReconciler, ReconcileReport
@@ -85,7 +86,10 @@ class DueWorkService(Service[OrderingUnitOfWork]):
         closed = completed = 0
         releases: list[tuple[str, int, str]] = []
         with self._uow() as uow:
-            for order in uow.orders.claim_due(now, BATCH):
+            due = uow.orders.claim_due(now, BATCH)
+            unpaid = [order for order in due if order.status is OrderStatus.PENDING_PAYMENT]
+            coupons = coupon_holds.hold(uow, unpaid)  # one statement for the batch, before stock
+            for order in due:
                 if order.status is OrderStatus.PENDING_PAYMENT:
                     releases += [(sku, n, order.id) for sku, n in order.reserved_quantities().items()]
                     order.close("system", "payment deadline passed", now)
@@ -93,6 +97,7 @@ class DueWorkService(Service[OrderingUnitOfWork]):
                 else:
                     order.confirm_receipt("system", now, "completed automatically after the receipt window")
                     completed += 1
+            coupon_holds.give_back(uow, coupons, unpaid, now)
             for sku_id, quantity, order_id in sorted(releases):  # one SKU order for the whole batch
                 uow.stock.release(sku_id, quantity, f"order:{order_id}", now)
             uow.commit()

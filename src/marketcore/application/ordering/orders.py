@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from marketcore.application.ordering import coupon_holds
 from marketcore.application.ordering.payment_timing import PaymentTimings
 from marketcore.application.ordering.ports import OrderingUnitOfWork
 from marketcore.application.ordering.refunds import RefundSender
@@ -67,8 +68,9 @@ class OrderService(Service[OrderingUnitOfWork]):
             return order
 
     def cancel(self, actor: Actor, order_id: str, reason: str = "cancelled by buyer") -> Order:
-        """Close an order before shipment. An unpaid one releases its reserved stock; a paid one
-        puts the units it took back on the shelf and its share of the payment is refunded."""
+        """Close an order before shipment. An unpaid one releases its reserved stock and returns
+        its coupons; a paid one puts the units it took back on the shelf and its share of the
+        payment is refunded (its coupons stay used)."""
         buyer_id = actor.require_user()
         now = self._clock.now()
         with self._uow() as uow:
@@ -90,7 +92,11 @@ class OrderService(Service[OrderingUnitOfWork]):
             if order.is_paid and payment is None:
                 raise ConcurrencyConflict("the order was paid meanwhile; try again")
             held, taken = order.reserved_quantities(), order.taken_quantities()
+            unpaid = not order.is_paid
+            coupons = coupon_holds.hold(uow, [order]) if unpaid else {}
             order.cancel(buyer_id, reason, now)
+            if unpaid:
+                coupon_holds.give_back(uow, coupons, [order], now)
             release_stock(uow, order.id, held, now)
             for sku_id in sorted(taken):
                 uow.stock.restock(

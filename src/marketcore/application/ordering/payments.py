@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from marketcore.application.ordering import coupon_holds
 from marketcore.application.ordering.capture import refund_order
 from marketcore.application.ordering.inbox import PaymentInbox
 from marketcore.application.ordering.payment_timing import PaymentTimings
@@ -242,13 +243,14 @@ class PaymentService(Service[OrderingUnitOfWork]):
 
     def collect_on_delivery(self, actor: Actor, shop_id: str, order_id: str) -> Payment:
         """The shop (or its carrier's remittance) records the cash taken at the door: a succeeded
-        cash-on-delivery payment for the order, which marks it paid."""
+        cash-on-delivery payment for the order, which marks it paid and uses its coupons."""
         now = self._clock.now()
         with self._uow() as uow:
             if not actor.is_operator:  # operators record carriers' remittances
                 staff_shop(uow.shops, actor, shop_id)
             order = self._cod_order(uow, shop_id, order_id)
             order.collected_on_delivery(str(actor.user_id), now)
+            coupon_holds.use(coupon_holds.hold(uow, [order]), [order], now)
             payment = Payment(
                 new_id(),
                 order.checkout_id,
@@ -265,12 +267,15 @@ class PaymentService(Service[OrderingUnitOfWork]):
         return payment
 
     def refuse_on_delivery(self, actor: Actor, shop_id: str, order_id: str, reason: str) -> Order:
-        """The buyer refused a cash-on-delivery parcel: the order closes and the goods return to stock."""
+        """The buyer refused a cash-on-delivery parcel: the order closes, the goods return to stock
+        and its coupons to the buyer."""
         now = self._clock.now()
         with self._uow() as uow:
             staff_shop(uow.shops, actor, shop_id)
             order = self._cod_order(uow, shop_id, order_id)
+            coupons = coupon_holds.hold(uow, [order])
             returned = order.refused_on_delivery(str(actor.user_id), reason, now)
+            coupon_holds.give_back(uow, coupons, [order], now)
             for sku_id in sorted(returned):
                 uow.stock.restock(sku_id, returned[sku_id], "refused on delivery", f"order:{order.id}", now)
             uow.commit()

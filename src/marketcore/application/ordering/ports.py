@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from marketcore.application.cart.ports import CartRepository
-from marketcore.application.catalog.ports import ProductRepository
+from marketcore.application.catalog.ports import CategoryRepository, ProductRepository
 from marketcore.application.identity.ports import UserRepository
 from marketcore.application.inventory.ports import StockLedger
 from marketcore.application.payments.ports import InboxRepository, PaymentRepository
@@ -58,6 +58,7 @@ class OrderingUnitOfWork(RiskUnitOfWork, Protocol):
     users: UserRepository
     shops: ShopRepository
     products: ProductRepository
+    categories: CategoryRepository  # read when an offer is scoped by category
     stock: StockLedger
     carts: CartRepository
     promotions: PromotionRepository

@@ -61,12 +61,16 @@ class AddressSnapshot:
 
 @attrs.frozen
 class LineDiscount:
-    """One promotion's share of a line: refunds and settlement read these."""
+    """One promotion's (or coupon's) share of a line, as priced at checkout: refunds return
+    exactly these and settlement pays the shop back the platform-funded ones. ``kind`` is the
+    offer's rule code; orders stored before coupons existed load with "" and False."""
 
-    promotion_id: str
+    promotion_id: str  # the coupon's id for a coupon
     label: str
     amount: Money
     funder: str  # "shop" or "platform"
+    kind: str = ""
+    coupon: bool = False
 
 
 @attrs.define
@@ -163,7 +167,7 @@ class Order(Aggregate):
     payment_method: str
     currency: Currency
     lines: list[OrderLine]
-    shipping_fee: Money
+    shipping_fee: Money  # what the buyer pays for shipping, after any waiver
     address: AddressSnapshot
     placed_at: datetime
     payment_deadline: datetime | None
@@ -174,6 +178,11 @@ class Order(Aggregate):
     close_reason: str | None = None
     auto_complete_at: datetime | None = None  # shipped orders complete by themselves then
     receipt_extended: bool = False
+    # The coupons its checkout locked that concern this order: its shop's and the platform's
+    # (the latter on every order of the checkout, allocated here or not). Used when it is paid,
+    # returned when it closes unpaid (see application/ordering/coupon_holds.py).
+    coupon_ids: list[str] = attrs.Factory(list)
+    shipping_waiver: LineDiscount | None = None  # the part of the fee a free-shipping offer took
 
     @classmethod
     def place(
@@ -190,6 +199,8 @@ class Order(Aggregate):
         pay_on_delivery: bool,
         payment_deadline: datetime | None,
         at: datetime,
+        coupon_ids: Sequence[str] = (),
+        shipping_waiver: LineDiscount | None = None,
     ) -> Order:
         if not lines:
             raise InvalidInput("items", "an order needs at least one line")
@@ -206,6 +217,8 @@ class Order(Aggregate):
             address=address,
             placed_at=at,
             payment_deadline=None if pay_on_delivery else payment_deadline,
+            coupon_ids=list(coupon_ids),
+            shipping_waiver=shipping_waiver,
         )
         start = OrderStatus.AWAITING_SHIPMENT if pay_on_delivery else OrderStatus.PENDING_PAYMENT
         order._move(start, buyer_id, "placed", at)
@@ -401,3 +414,4 @@ class Checkout(Aggregate):
     created_at: datetime
     idempotency_key: str | None = None
     fingerprint: str | None = None  # hash of the request, to refuse a reused key
+    coupon_ids: list[str] = attrs.Factory(list)  # the coupons it locked (that applied)

@@ -28,7 +28,8 @@ class CheckoutController(Controller):
 
     @post("/preview", operation_id="previewCheckout", status_code=200, sync_to_thread=True)
     def preview(self, data: JSONBody[PreviewIn], market: Market, actor: CurrentActor) -> QuoteOut:
-        return quote_out(market.checkout.preview(actor, data.address_id, _items(data.items)))
+        quote = market.checkout.preview(actor, data.address_id, _items(data.items), data.coupon_ids or ())
+        return quote_out(quote)
 
     @post("", operation_id="checkout", sync_to_thread=True)
     def checkout(
@@ -39,6 +40,11 @@ class CheckoutController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> CheckoutOut:
         result = market.checkout.checkout(
-            actor, data.address_id, data.payment_method, _items(data.items), idempotency_key=idempotency_key
+            actor,
+            data.address_id,
+            data.payment_method,
+            _items(data.items),
+            idempotency_key=idempotency_key,
+            coupon_ids=data.coupon_ids or (),
         )
         return checkout_out(result)

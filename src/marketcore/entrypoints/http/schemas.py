@@ -22,7 +22,7 @@ from marketcore.domain.identity.users import Address, User
 from marketcore.domain.inventory.stock import StockLevel
 from marketcore.domain.ordering.orders import LineDiscount, Order, OrderLine
 from marketcore.domain.payments.payments import Payment, Refund
-from marketcore.domain.promotions.pricing import Allocation
+from marketcore.domain.promotions.pricing import Allocation, AppliedPromotion, SkippedPromotion
 from marketcore.domain.reviews.reviews import Review
 from marketcore.domain.risk.rules import BlacklistEntry
 from marketcore.domain.shops.shops import Shop, ShopApplication
@@ -135,7 +135,7 @@ class ItemIn(In):
 
 class PreviewIn(In):
     address_id: str
-    coupon_ids: list[str] | None = None  # accepted; coupons arrive with a later issue
+    coupon_ids: list[str] | None = None  # the buyer's coupons to use; none when absent
     items: list[ItemIn] | None = None
 
 
@@ -394,16 +394,29 @@ class CartOut(Out):
 
 
 class AllocationOut(Out):
-    promotion_id: str
+    promotion_id: str  # the coupon's id for a coupon
     label: str
     amount: int
     funder: str
+    kind: str = ""
+    coupon: bool = False
 
 
 class SkippedOut(Out):
     promotion_id: str
     label: str
     reason: str
+    detail: str = ""
+    line_key: str | None = None  # the SKU, for a unit-price offer
+
+
+class SuggestionOut(Out):
+    """The best coupons of the buyer's for this quote."""
+
+    coupon_ids: list[str]
+    total: int  # what the buyer would pay with them
+    saving: int  # against using no coupon
+    saves: int  # against the coupons chosen in this request
 
 
 class QuoteLineOut(Out):
@@ -418,6 +431,8 @@ class QuoteLineOut(Out):
     discount: int
     total: int
     allocations: list[AllocationOut]
+    list_price: int  # before a member, limited-time or flash-sale price
+    price_source: str | None  # the offer whose price unit_price is
 
 
 class QuoteShopOut(Out):
@@ -430,6 +445,9 @@ class QuoteShopOut(Out):
     skipped: list[SkippedOut]
     hints: list[str]
     lines: list[QuoteLineOut]
+    shipping_fee: int  # before any free-shipping offer
+    shipping_waiver: AllocationOut | None
+    coupon_id: str | None
 
 
 class QuoteOut(Out):
@@ -440,6 +458,11 @@ class QuoteOut(Out):
     shipping: int
     total: int
     shops: list[QuoteShopOut]
+    coupon_ids: list[str]  # the chosen coupons that applied: checkout locks these
+    applied: list[AllocationOut]  # platform promotions and coupon, whole amounts
+    skipped: list[SkippedOut]  # platform offers, and coupons that did not apply
+    hints: list[str]
+    suggestion: SuggestionOut | None
 
 
 class OrderLineOut(Out):
@@ -477,6 +500,7 @@ class CheckoutOut(Out):
     amount_due: int
     currency: str
     orders: list[CheckoutOrderOut]
+    coupon_ids: list[str]  # locked to this checkout until it is paid or closes unpaid
 
 
 class TransitionOut(Out):
@@ -546,6 +570,8 @@ class OrderOut(Out):
     lines: list[OrderLineOut]
     history: list[TransitionOut]
     shipments: list[ShipmentOut]
+    coupon_ids: list[str] = msgspec.field(default_factory=list)  # its checkout's coupons that concern it
+    shipping_waiver: AllocationOut | None = None  # what a free-shipping offer took off the fee
 
 
 class NextActionOut(Out):
@@ -795,12 +821,24 @@ def cart_out(view: CartView) -> CartOut:
     return CartOut(currency=str(total.currency), selected_subtotal=total.amount, shops=shops)
 
 
-def _allocation_out(a: Allocation | LineDiscount) -> AllocationOut:
-    return AllocationOut(a.promotion_id, a.label, a.amount.amount, str(a.funder))
+def _allocation_out(a: Allocation | LineDiscount, coupons: Sequence[str] = ()) -> AllocationOut:
+    coupon = a.coupon if isinstance(a, LineDiscount) else a.promotion_id in coupons
+    return AllocationOut(a.promotion_id, a.label, a.amount.amount, str(a.funder), a.kind, coupon)
+
+
+def _applied_out(a: AppliedPromotion, coupons: Sequence[str]) -> AllocationOut:
+    return AllocationOut(
+        a.promotion_id, a.label, a.amount.amount, str(a.funder), a.kind, a.promotion_id in coupons
+    )
+
+
+def _skipped_out(s: SkippedPromotion) -> SkippedOut:
+    return SkippedOut(s.promotion_id, s.label, s.reason, s.detail, s.line_key)
 
 
 def quote_out(quote: Quote) -> QuoteOut:
     pricing = quote.pricing
+    coupons = pricing.coupon_ids
     shops = []
     for shop in pricing.shops:
         lines = []
@@ -818,7 +856,9 @@ def quote_out(quote: Quote) -> QuoteOut:
                     subtotal=priced.line.subtotal.amount,
                     discount=priced.discount.amount,
                     total=priced.total.amount,
-                    allocations=[_allocation_out(a) for a in priced.allocations],
+                    allocations=[_allocation_out(a, coupons) for a in priced.allocations],
+                    list_price=priced.list_price.amount,
+                    price_source=None if priced.price_source is None else priced.price_source.promotion_id,
                 )
             )
         shops.append(
@@ -828,15 +868,19 @@ def quote_out(quote: Quote) -> QuoteOut:
                 discount=shop.discount.amount,
                 shipping=shop.shipping.amount,
                 total=shop.total.amount,
-                applied=[
-                    AllocationOut(a.promotion_id, a.label, a.amount.amount, str(a.funder))
-                    for a in shop.applied
-                ],
-                skipped=[SkippedOut(s.promotion_id, s.label, s.reason) for s in shop.skipped],
+                applied=[_applied_out(a, coupons) for a in shop.applied],
+                skipped=[_skipped_out(s) for s in shop.skipped],
                 hints=[h.text for h in shop.hints],
                 lines=lines,
+                shipping_fee=shop.shipping_fee.amount,
+                shipping_waiver=None
+                if shop.shipping_waiver is None
+                else _applied_out(shop.shipping_waiver, ()),
+                coupon_id=shop.coupon_id,
             )
         )
+    suggestion = quote.suggestion
+    saves = quote.suggestion_saves
     return QuoteOut(
         currency=str(pricing.currency),
         from_cart=quote.from_cart,
@@ -845,6 +889,18 @@ def quote_out(quote: Quote) -> QuoteOut:
         shipping=pricing.shipping.amount,
         total=pricing.total.amount,
         shops=shops,
+        coupon_ids=list(coupons),
+        applied=[_applied_out(a, coupons) for a in pricing.applied],
+        skipped=[_skipped_out(s) for s in pricing.skipped],
+        hints=[h.text for h in pricing.hints],
+        suggestion=None
+        if suggestion is None or saves is None
+        else SuggestionOut(
+            list(suggestion.coupon_ids),
+            suggestion.pricing.total.amount,
+            suggestion.saving.amount,
+            saves.amount,
+        ),
     )
 
 
@@ -873,7 +929,7 @@ def _applied(lines: Sequence[OrderLine]) -> list[AllocationOut]:
         for d in line.discounts:
             seen = totals.get(d.promotion_id)
             if seen is None:
-                totals[d.promotion_id] = AllocationOut(d.promotion_id, d.label, d.amount.amount, d.funder)
+                totals[d.promotion_id] = _allocation_out(d)
             else:
                 seen.amount += d.amount.amount
     return list(totals.values())
@@ -901,6 +957,7 @@ def checkout_out(result: CheckoutResult) -> CheckoutOut:
             )
             for o in result.orders
         ],
+        coupon_ids=list(c.coupon_ids),
     )
 
 
@@ -964,6 +1021,8 @@ def order_out(o: Order) -> OrderOut:
             )
             for s in o.shipments
         ],
+        coupon_ids=list(o.coupon_ids),
+        shipping_waiver=None if o.shipping_waiver is None else _allocation_out(o.shipping_waiver),
     )
 
 
