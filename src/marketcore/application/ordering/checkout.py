@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from marketcore.application.ordering import flash_sale_lines
+from marketcore.application.ordering.flash_sale_lines import NO_OFFERS, FlashSaleOffers
 from marketcore.application.ordering.ports import OrderingUnitOfWork
 from marketcore.application.payments.ports import PaymentGateway
 from marketcore.application.risk.services import RiskEngine
@@ -31,6 +33,7 @@ from marketcore.domain.ordering.orders import (
     OrderLine,
 )
 from marketcore.domain.promotions.pricing import PricingLine, PricingResult, ShopPricing, price
+from marketcore.domain.promotions.rules import BuyerContext
 from marketcore.domain.risk.rules import EventKind, RiskBlocked, RiskEvent, SubjectKind, Verdict
 from marketcore.domain.shared.actors import Actor
 from marketcore.domain.shared.deduction import DeductionMode
@@ -78,6 +81,7 @@ class Quote:
     lines: Mapping[str, QuotedLine]
     pricing: PricingResult
     from_cart: bool
+    flash_sales: FlashSaleOffers = NO_OFFERS  # the running sales it was priced with
 
 
 @attrs.frozen
@@ -180,11 +184,16 @@ class CheckoutService(Service[OrderingUnitOfWork]):
                 raise RiskBlocked()
             checkout_id = new_id()
             quantities = {p.line.key: p.line.quantity for s in quote.pricing.shops for p in s.lines}
-            self._hold_stock(uow, quote, quantities, f"checkout:{checkout_id}", now)
+            flash = flash_sale_lines.take_quota(
+                uow, buyer_id, quote.flash_sales, quote, gateway.pays_on_delivery, now
+            )
+            self._hold_stock(uow, quote, flash.ordinary(quantities), f"checkout:{checkout_id}", now)
+            flash.hold_stock(uow, f"checkout:{checkout_id}", now)
             orders = [
                 self._order(checkout_id, buyer_id, shop, quote, address, gateway, now)
                 for shop in quote.pricing.shops
             ]
+            flash.mark(orders, now)
             checkout = Checkout(
                 checkout_id,
                 buyer_id=buyer_id,
@@ -316,9 +325,13 @@ class CheckoutService(Service[OrderingUnitOfWork]):
             deduction = sku.deduction_mode or shop.deduction_mode
             facts[sku_id] = QuotedLine(sku_id, product.id, product.title, sku.code, sku.attributes, deduction)
             pricing_lines.append(PricingLine(sku_id, product.shop_id, sku.price, quantity))
-        promotions = uow.promotions.active_for_shops(shop_ids, self._clock.now())
+        now = self._clock.now()
+        promotions = uow.promotions.active_for_shops(shop_ids, now)
+        flash = flash_sale_lines.offers_for(uow, buyer_id, products, now)
         fees = {shop_id: shops[shop_id].shipping_fee for shop_id in shop_ids}
-        return Quote(facts, price(pricing_lines, promotions, fees), from_cart)
+        buyer = BuyerContext(buyer_id, flash_sale_bought=flash.bought)
+        pricing = price(pricing_lines, [*promotions, *flash.promotions], fees, buyer=buyer)
+        return Quote(facts, pricing, from_cart, flash)
 
 
 def _fingerprint(address_id: str, payment_method: str, items: Sequence[ItemRequest] | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from marketcore.application.ordering.flash_sale_lines import OrderHolds
 from marketcore.application.ordering.payment_timing import PaymentTimings
 from marketcore.application.ordering.ports import OrderingUnitOfWork
 from marketcore.application.ordering.refunds import RefundSender
@@ -89,9 +90,9 @@ class OrderService(Service[OrderingUnitOfWork]):
             order = self._buyer_order(uow, buyer_id, order_id)
             if order.is_paid and payment is None:
                 raise ConcurrencyConflict("the order was paid meanwhile; try again")
-            held, taken = order.reserved_quantities(), order.taken_quantities()
+            holds, taken = OrderHolds.of([order]), order.taken_quantities()
             order.cancel(buyer_id, reason, now)
-            release_stock(uow, order.id, held, now)
+            holds.release(uow, now)  # flash-sale units back to their sale, the rest to stock
             for sku_id in sorted(taken):
                 uow.stock.restock(
                     sku_id, taken[sku_id], "order cancelled after payment", f"order:{order.id}", now
