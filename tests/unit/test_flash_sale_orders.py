@@ -215,7 +215,7 @@ def test_flash_sale_items_are_paid_online(
     schedule(m, world, clock)
     with pytest.raises(InvalidInput) as error:
         buy(m, world.buyer, world.address_id, sku, method="cod")
-    assert error.value.field == "payment_method"
+    assert error.value.field == "payment_method" and "online" in error.value.detail
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from marketcore.entrypoints.http.catalog import (
 )
 from marketcore.entrypoints.http.checkout import CheckoutController
 from marketcore.entrypoints.http.common import Market
+from marketcore.entrypoints.http.flash_sales import FlashSaleController, MerchantFlashSaleController
 from marketcore.entrypoints.http.identity import AuthController, MeController
 from marketcore.entrypoints.http.orders import MerchantOrderController, OrderController
 from marketcore.entrypoints.http.payments import (
@@ -89,6 +90,8 @@ def create_app(marketplace: Marketplace, *, close_on_shutdown: bool = False, deb
         MerchantDeliveryController,
         ReviewController,
         MerchantPromotionController,
+        MerchantFlashSaleController,
+        FlashSaleController,
         AdminRiskController,
     ]
     if marketplace.payments.sandbox_enabled:
