@@ -286,3 +286,38 @@ def test_a_sku_of_another_shop_or_an_overlapping_sale_is_refused(
     assert overlap.value.field == "starts_at"
     schedule(m, s, clock, starts_at=clock.now() + HOUR, ends_at=clock.now() + 2 * HOUR)  # back to back
     ledger_ok(m)
+
+
+def test_flash_sale_lines_hold_stock_even_in_a_deduct_on_payment_shop(
+    marketplace: Marketplace, world: Scenario, clock: FrozenClock
+) -> None:
+    m, shop = marketplace, world.shops[0]
+    m.shops.update_settings(shop.staff, shop.id, deduction_mode="deduct_on_payment")
+    schedule(m, world, clock, quota=2)
+    result = buy(m, world.buyer, world.address_id, shop.sku_ids[0])
+    assert result.orders[0].lines[0].holds_stock
+    assert (level(m, shop.sku_ids[0]).on_hand, level(m, shop.sku_ids[0]).reserved) == (20, 2)
+    payment = m.payments.start(world.buyer, result.checkout.id, "sandbox")
+    m.payments.complete_sandbox(world.buyer, payment.id, succeeded=True)
+    assert (level(m, shop.sku_ids[0]).on_hand, level(m, shop.sku_ids[0]).reserved) == (19, 1)
+    ledger_ok(m)
+
+
+def test_an_order_out_of_stock_at_payment_gives_its_flash_sale_units_back_to_the_sale(
+    marketplace: Marketplace, world: Scenario, clock: FrozenClock
+) -> None:
+    m, shop = marketplace, world.shops[0]
+    sale = schedule(m, world, clock, quota=2)
+    m.catalog.update_sku(shop.staff, shop.id, shop.sku_ids[1], deduction_mode="deduct_on_payment")
+    items = [ItemRequest(shop.sku_ids[0], 1), ItemRequest(shop.sku_ids[1], 20)]
+    result = m.checkout.checkout(world.buyer, world.address_id, "sandbox", items)
+    m.catalog.update_sku(shop.staff, shop.id, shop.sku_ids[1], stock_delta=-1, reason="damaged")
+    assert m.flash_sales.shop_sale(shop.staff, shop.id, sale.id).remaining == 1
+    payment = m.payments.start(world.buyer, result.checkout.id, "sandbox")
+    paid = m.payments.complete_sandbox(world.buyer, payment.id, succeeded=True)
+    order = m.orders.order(world.buyer, result.orders[0].id)
+    assert order.status is OrderStatus.CLOSED and order.close_reason == "out of stock at payment"
+    assert [r.amount for r in paid.refunds] == [paid.amount]
+    assert m.flash_sales.shop_sale(shop.staff, shop.id, sale.id).remaining == 2
+    assert (level(m, shop.sku_ids[0]).on_hand, level(m, shop.sku_ids[0]).available) == (20, 18)
+    ledger_ok(m)
