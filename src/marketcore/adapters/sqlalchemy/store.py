@@ -278,7 +278,8 @@ class SqlAlchemyDocumentStore:
         if offset:
             params["offset"] = offset
         rows = self._connection.execute(statement, params).all()
-        return [self._tracker.loaded(spec, row.id, row.version, row.data) for row in rows]
+        locked = lock is not None
+        return [self._tracker.loaded(spec, row.id, row.version, row.data, locked=locked) for row in rows]
 
     def count(self, spec: DocumentSpec[A], filters: Sequence[Filter] = ()) -> int:
         check_columns(spec, filters, ())
