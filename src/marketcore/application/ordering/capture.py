@@ -35,7 +35,7 @@ def settle_capture(uow: OrderingUnitOfWork, payment: Payment, now: datetime) -> 
     ]
     lock_sales(uow, OrderHolds.of(exposed, flash_only=True).flash_sale_ids)
     sold_out = take_stock(uow, list(pending.values()), now)
-    OrderHolds.of([pending[o] for o in sorted(sold_out)], flash_only=True).release(uow, now)
+    OrderHolds.of([pending[o] for o in sorted(sold_out)], flash_only=True).reclaim(uow, now)
     for order_id in sorted(payment.order_amounts):
         order = orders.get(order_id)
         if order is not None and order_id in pending and order_id not in sold_out:
@@ -53,15 +53,11 @@ def settle_capture(uow: OrderingUnitOfWork, payment: Payment, now: datetime) -> 
 def take_stock(uow: OrderingUnitOfWork, orders: list[Order], now: datetime) -> set[str]:
     """Deduct deduct-on-payment lines, then commit or release reserved ones, each pass in SKU
     order. Returns the orders whose stock ran out; their partial deductions are put back and
-    their holds released, except flash-sale lines' (the caller returns those to their sales)."""
-    lines = sorted(
-        (line.sku_id, line.quantity, o.id, line.holds_stock, line.flash_sale_id is not None)
-        for o in orders
-        for line in o.lines
-    )
+    their holds released (flash-sale units included: ``OrderHolds.reclaim`` returns those)."""
+    lines = sorted((line.sku_id, line.quantity, o.id, line.holds_stock) for o in orders for line in o.lines)
     sold_out: set[str] = set()
     deducted: list[tuple[str, int, str]] = []
-    for sku_id, quantity, order_id, holds, _ in lines:
+    for sku_id, quantity, order_id, holds in lines:
         if holds or order_id in sold_out:
             continue
         if uow.stock.deduct(sku_id, quantity, f"order:{order_id}", now):
@@ -73,12 +69,11 @@ def take_stock(uow: OrderingUnitOfWork, orders: list[Order], now: datetime) -> s
             uow.stock.restock(
                 sku_id, quantity, "deduction undone: order out of stock", f"order:{order_id}", now
             )
-    for sku_id, quantity, order_id, holds, flash in lines:
+    for sku_id, quantity, order_id, holds in lines:
         if not holds:
             continue
         if order_id in sold_out:
-            if not flash:  # flash-sale units go back to their sale: the caller's ``OrderHolds``
-                uow.stock.release(sku_id, quantity, f"order:{order_id}", now)
+            uow.stock.release(sku_id, quantity, f"order:{order_id}", now)
         else:
             uow.stock.commit(sku_id, quantity, f"order:{order_id}", now)
     return sold_out

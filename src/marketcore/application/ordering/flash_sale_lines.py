@@ -184,6 +184,32 @@ class OrderHolds:
         return sorted({h.flash_sale_id for h in self.holds if h.flash_sale_id})
 
     def release(self, uow: OrderingUnitOfWork, now: datetime) -> None:
+        """Give it all back: sales locked (id order), quota, then stock rows in SKU order."""
+        sales = self._give_back_quota(uow)
+        for hold in sorted(self.holds, key=lambda h: (h.sku_id, h.order_id)):
+            sale = sales.get(hold.flash_sale_id) if hold.flash_sale_id else None
+            reference = f"order:{hold.order_id}"
+            if sale is not None and sale.holds_stock:
+                uow.stock.transfer(hold.sku_id, hold.quantity, reference, sale.stock_reference, now)
+            else:
+                uow.stock.release(hold.sku_id, hold.quantity, reference, now)
+
+    def reclaim(self, uow: OrderingUnitOfWork, now: datetime) -> None:
+        """The holds were already released to ordinary stock in SKU order (out of stock at
+        payment, sales locked beforehand): give the quota back and reserve the units again for
+        sales still holding stock (their rows are this transaction's already: no new lock)."""
+        sales = self._give_back_quota(uow)
+        for hold in sorted(self.holds, key=lambda h: (h.sku_id, h.order_id)):
+            sale = sales.get(hold.flash_sale_id) if hold.flash_sale_id else None
+            held_again = (
+                sale is None
+                or not sale.holds_stock
+                or uow.stock.reserve(hold.sku_id, hold.quantity, sale.stock_reference, now)
+            )
+            if not held_again:
+                raise Conflict(f"sku {hold.sku_id}: the units just released are gone")
+
+    def _give_back_quota(self, uow: OrderingUnitOfWork) -> dict[str, FlashSale]:
         sales = lock_sales(uow, self.flash_sale_ids)
         returned: dict[tuple[str, str], int] = {}
         for hold in self.holds:
@@ -192,13 +218,7 @@ class OrderHolds:
                 returned[key] = returned.get(key, 0) + hold.quantity
         for (sale_id, buyer_id), quantity in sorted(returned.items()):
             uow.promotion_counters.give_back(sales[sale_id].give_back(buyer_id, quantity))
-        for hold in sorted(self.holds, key=lambda h: (h.sku_id, h.order_id)):
-            sale = sales.get(hold.flash_sale_id) if hold.flash_sale_id else None
-            reference = f"order:{hold.order_id}"
-            if sale is not None and sale.holds_stock:
-                uow.stock.transfer(hold.sku_id, hold.quantity, reference, sale.stock_reference, now)
-            else:
-                uow.stock.release(hold.sku_id, hold.quantity, reference, now)
+        return sales
 
 
 def lock_sales(uow: OrderingUnitOfWork, sale_ids: Sequence[str]) -> dict[str, FlashSale]:
