@@ -499,6 +499,232 @@ def _paid_payment(world: World) -> str:
     return str(payment["payment_id"])
 
 
+def _promotions(w: World) -> str:
+    return f"/merchant/shops/{w.shop_ids[0]}/promotions"
+
+
+def _templates(w: World) -> str:
+    return f"/merchant/shops/{w.shop_ids[0]}/coupon-templates"
+
+
+_PROMOTION = {"name": "x", "kind": "full_reduction", "params": {"tiers": [[20000, 2000]]}}
+_TEMPLATE = {
+    "name": "t",
+    "kind": "fixed_amount",
+    "params": {"value": 500, "threshold": 5000},
+    "claim_from": "2030-01-01T00:00:00Z",
+    "claim_until": "2030-02-01T00:00:00Z",
+    "budget": 10,
+    "valid_days": 7,
+}
+
+# name, call, status, the field the problem must name (None: a 4xx that names no field)
+PROMOTION_CASES: list[tuple[str, Call, int, str | None]] = [
+    (
+        "unknown kind",
+        lambda w: w.merchants[0].post(_promotions(w), json={**_PROMOTION, "kind": "nope"}),
+        422,
+        "kind",
+    ),
+    (
+        "coupon kind as a promotion",
+        lambda w: w.merchants[0].post(_promotions(w), json={**_PROMOTION, "kind": "fixed_amount"}),
+        422,
+        "kind",
+    ),
+    (
+        "discount above its threshold",
+        lambda w: w.merchants[0].post(_promotions(w), json={**_PROMOTION, "params": {"tiers": [[100, 200]]}}),
+        422,
+        "params.tiers[0]",
+    ),
+    (
+        "tiers not a list",
+        lambda w: w.merchants[0].post(_promotions(w), json={**_PROMOTION, "params": {"tiers": 5}}),
+        422,
+        "params.tiers",
+    ),
+    (
+        "threshold as float",
+        lambda w: w.merchants[0].post(
+            _promotions(w), json={**_PROMOTION, "params": {"tiers": [[200.5, 10]]}}
+        ),
+        422,
+        "params.tiers[0]",
+    ),
+    (
+        "params not an object",
+        lambda w: w.merchants[0].post(_promotions(w), json={**_PROMOTION, "params": [1]}),
+        400,
+        "params",
+    ),
+    (
+        "unknown currency",
+        lambda w: w.merchants[0].post(
+            _promotions(w), json={**_PROMOTION, "params": {"tiers": [[20000, 2000]], "currency": "ZZZ"}}
+        ),
+        422,
+        "params.currency",
+    ),
+    (
+        "member price level 0",
+        lambda w: w.merchants[0].post(
+            _promotions(w), json={**_PROMOTION, "kind": "member_price", "params": {"entries": [["a", 0, 1]]}}
+        ),
+        422,
+        "params.entries[0].level",
+    ),
+    (
+        "params and tiers both",
+        lambda w: w.merchants[0].post(
+            _promotions(w), json={**_PROMOTION, "tiers": [{"threshold": 200, "discount": 10}]}
+        ),
+        422,
+        "tiers",
+    ),
+    (
+        "priority out of range",
+        lambda w: w.merchants[0].post(_promotions(w), json={**_PROMOTION, "priority": 99999}),
+        422,
+        "priority",
+    ),
+    (
+        "scope sku_ids a string",
+        lambda w: w.merchants[0].post(_promotions(w), json={**_PROMOTION, "scope": {"sku_ids": "a"}}),
+        400,
+        "scope.sku_ids",
+    ),
+    (
+        "ends before it starts",
+        lambda w: w.merchants[0].post(
+            _promotions(w),
+            json={**_PROMOTION, "starts_at": "2030-02-01T00:00:00Z", "ends_at": "2030-01-01T00:00:00Z"},
+        ),
+        422,
+        "ends_at",
+    ),
+    (
+        "cross-shop reduction by a merchant",
+        lambda w: w.merchants[0].post(_promotions(w), json={**_PROMOTION, "kind": "cross_shop_reduction"}),
+        422,
+        "shop_id",
+    ),
+    ("platform 满减", lambda w: w.operator.post("/admin/promotions", json=_PROMOTION), 422, "shop_id"),
+    (
+        "replace a missing promotion",
+        lambda w: w.merchants[0].request("PUT", f"{_promotions(w)}/nope", json=_PROMOTION),
+        404,
+        None,
+    ),
+    (
+        "template budget 0",
+        lambda w: w.merchants[0].post(_templates(w), json={**_TEMPLATE, "budget": 0}),
+        422,
+        "budget",
+    ),
+    (
+        "template budget a string",
+        lambda w: w.merchants[0].post(_templates(w), json={**_TEMPLATE, "budget": "10"}),
+        400,
+        "budget",
+    ),
+    (
+        "template promotion kind",
+        lambda w: w.merchants[0].post(_templates(w), json={**_TEMPLATE, "kind": "full_discount"}),
+        422,
+        "kind",
+    ),
+    (
+        "template negative value",
+        lambda w: w.merchants[0].post(_templates(w), json={**_TEMPLATE, "params": {"value": -5}}),
+        422,
+        "params.value",
+    ),
+    (
+        "template percent over 100%",
+        lambda w: w.merchants[0].post(
+            _templates(w), json={**_TEMPLATE, "kind": "percent_off", "params": {"off_bp": 20000}}
+        ),
+        422,
+        "params.off_bp",
+    ),
+    (
+        "template both validities",
+        lambda w: w.merchants[0].post(
+            _templates(w),
+            json={**_TEMPLATE, "valid_from": "2030-01-01T00:00:00Z", "valid_until": "2030-03-01T00:00:00Z"},
+        ),
+        422,
+        "valid_days",
+    ),
+    (
+        "template naive claim_from",
+        lambda w: w.merchants[0].post(_templates(w), json={**_TEMPLATE, "claim_from": "2030-01-01T00:00:00"}),
+        400,
+        "claim_from",
+    ),
+    (
+        "template per-buyer limit 1000",
+        lambda w: w.merchants[0].post(_templates(w), json={**_TEMPLATE, "per_buyer_limit": 1000}),
+        422,
+        "per_buyer_limit",
+    ),
+    (
+        "template patch budget negative",
+        lambda w: w.merchants[0].patch(
+            f"{_templates(w)}/{w.merchants[0].ok('POST', _templates(w), 201, json=_TEMPLATE)['id']}",
+            json={"budget": -1},
+        ),
+        422,
+        "budget",
+    ),
+    (
+        "template patch window and days",
+        lambda w: w.merchants[0].patch(
+            f"{_templates(w)}/{w.merchants[0].ok('POST', _templates(w), 201, json=_TEMPLATE)['id']}",
+            json={"valid_days": 3, "valid_until": "2030-03-01T00:00:00Z"},
+        ),
+        422,
+        "valid_days",
+    ),
+    ("claim a template of nobody", lambda w: w.buyer.post("/coupons/none/claim"), 404, None),
+    (
+        "coupons status unknown",
+        lambda w: w.buyer.get("/me/coupons", params={"status": "lost"}),
+        400,
+        "status",
+    ),
+    ("available limit 0", lambda w: w.buyer.get("/coupons/available", params={"limit": 0}), 422, "limit"),
+    (
+        "member level 101",
+        lambda w: w.operator.request(
+            "PUT", f"/admin/users/{w.buyer.ok('GET', '/me')['id']}/member-level", json={"level": 101}
+        ),
+        422,
+        "level",
+    ),
+    (
+        "member level as string",
+        lambda w: w.operator.request(
+            "PUT", f"/admin/users/{w.buyer.ok('GET', '/me')['id']}/member-level", json={"level": "3"}
+        ),
+        400,
+        "level",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "status", "field"), [c[1:] for c in PROMOTION_CASES], ids=[c[0] for c in PROMOTION_CASES]
+)
+def test_bad_promotion_input_is_a_problem_naming_the_field(
+    world: World, call: Call, status: int, field: str | None
+) -> None:
+    body = assert_problem(call(world), status)
+    if field is not None:
+        assert body.get("field") == field, body
+
+
 def _flash_sale(world: World, **overrides: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
     body: dict[str, Any] = {

@@ -34,7 +34,7 @@ from marketcore.application.ordering.refunds import RefundSender
 from marketcore.application.payments.ports import PaymentGateway
 from marketcore.application.promotions.flash_sales import FlashSaleService
 from marketcore.application.promotions.ports import FlashSalesUnitOfWork, PromotionsUnitOfWork
-from marketcore.application.promotions.services import PromotionsService
+from marketcore.application.promotions.services import CouponService, PromotionsService
 from marketcore.application.reviews.ports import ReviewsUnitOfWork
 from marketcore.application.reviews.services import ReviewService
 from marketcore.application.risk.ports import RiskRule, RiskUnitOfWork
@@ -174,7 +174,8 @@ class Container(containers.DeclarativeContainer):
     identity = providers.Singleton(IdentityService, uow, clock, hasher)
     shops = providers.Singleton(ShopsService, uow, clock)
     catalog = providers.Singleton(CatalogService, uow, clock)
-    promotions = providers.Singleton(PromotionsService, uow, clock)
+    promotions = providers.Singleton(PromotionsService, uow, clock, rule_kinds)
+    coupons = providers.Singleton(CouponService, uow, clock, rule_kinds)
     cart = providers.Singleton(CartService, uow, clock)
     checkout = providers.Singleton(CheckoutService, uow, clock, gateways, risk_engine, payment_window)
     receipt_window = providers.Callable(lambda s: timedelta(days=s.auto_complete_days), settings)

@@ -16,7 +16,7 @@ from marketcore.application.ordering.ledger import LedgerService
 from marketcore.application.ordering.orders import OrderService
 from marketcore.application.ordering.payments import PaymentService
 from marketcore.application.promotions.flash_sales import FlashSaleService
-from marketcore.application.promotions.services import PromotionsService
+from marketcore.application.promotions.services import CouponService, PromotionsService
 from marketcore.application.reviews.services import ReviewService
 from marketcore.application.risk.services import RiskService
 from marketcore.application.shared.changes import ChangeFeed
@@ -40,6 +40,7 @@ class Marketplace:
         self.shops: ShopsService = container.shops()
         self.catalog: CatalogService = container.catalog()
         self.promotions: PromotionsService = container.promotions()
+        self.coupons: CouponService = container.coupons()
         self.flash_sales: FlashSaleService = container.flash_sales()
         self.cart: CartService = container.cart()
         self.checkout: CheckoutService = container.checkout()

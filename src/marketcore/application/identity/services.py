@@ -59,6 +59,17 @@ class IdentityService(Service[IdentityUnitOfWork]):
             uow.commit()
         return user
 
+    def set_member_level(self, actor: Actor, user_id: str, level: int) -> User:
+        """Operators set a buyer's member level (0: not a member, up to 100)."""
+        operator = actor.require_operator()
+        with self._uow() as uow:
+            user = uow.users.get(user_id)
+            if user is None:
+                raise NotFound("user", user_id)
+            user.set_member_level(level, operator, self._clock.now())
+            uow.commit()
+        return user
+
     def me(self, actor: Actor) -> User:
         user_id = actor.require_user()
         with self._reader() as uow:

@@ -14,6 +14,7 @@ from marketcore.domain.shared.text import require_text
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_ADDRESSES = 20
+MAX_MEMBER_LEVEL = 100  # 0: not a member; member prices name the lowest level they need
 
 
 def normalise_email(email: str) -> str:
@@ -65,6 +66,14 @@ class UserRegistered(DomainEvent):
     user_id: str
 
 
+@attrs.frozen(kw_only=True)
+class MemberLevelChanged(DomainEvent):
+    user_id: str
+    level: int
+    previous: int
+    changed_by: str
+
+
 @attrs.define(eq=False)
 class User(Aggregate):
     email: str
@@ -73,6 +82,7 @@ class User(Aggregate):
     created_at: datetime
     roles: frozenset[Role] = frozenset({Role.BUYER})
     addresses: list[Address] = attrs.Factory(list)
+    member_level: int = 0  # what member prices read; set by operators
 
     @classmethod
     def register(cls, id: str, email: str, password_hash: str, display_name: str, at: datetime) -> User:
@@ -88,6 +98,18 @@ class User(Aggregate):
 
     def grant(self, role: Role) -> None:
         self.roles = self.roles | {role}
+
+    def set_member_level(self, level: int, changed_by: str, at: datetime) -> None:
+        if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= MAX_MEMBER_LEVEL:
+            raise InvalidInput("level", f"a whole number from 0 to {MAX_MEMBER_LEVEL}")
+        if level == self.member_level:
+            return
+        previous, self.member_level = self.member_level, level
+        self.record(
+            MemberLevelChanged(
+                occurred_at=at, user_id=self.id, level=level, previous=previous, changed_by=changed_by
+            )
+        )
 
     def add_address(self, address: Address) -> None:
         if len(self.addresses) >= MAX_ADDRESSES:

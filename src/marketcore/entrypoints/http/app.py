@@ -21,8 +21,14 @@ from marketcore.entrypoints.http.catalog import (
 )
 from marketcore.entrypoints.http.checkout import CheckoutController
 from marketcore.entrypoints.http.common import Market
+from marketcore.entrypoints.http.coupons import (
+    AdminCouponTemplateController,
+    CouponController,
+    MerchantCouponTemplateController,
+    MyCouponController,
+)
 from marketcore.entrypoints.http.flash_sales import FlashSaleController, MerchantFlashSaleController
-from marketcore.entrypoints.http.identity import AuthController, MeController
+from marketcore.entrypoints.http.identity import AdminUserController, AuthController, MeController
 from marketcore.entrypoints.http.orders import MerchantOrderController, OrderController
 from marketcore.entrypoints.http.payments import (
     AdminPaymentController,
@@ -32,7 +38,7 @@ from marketcore.entrypoints.http.payments import (
     WebhookController,
 )
 from marketcore.entrypoints.http.problems import exception_handlers, logger, problem
-from marketcore.entrypoints.http.promotions import MerchantPromotionController
+from marketcore.entrypoints.http.promotions import AdminPromotionController, MerchantPromotionController
 from marketcore.entrypoints.http.read_cache import PAGES, ReadCache
 from marketcore.entrypoints.http.reviews import ReviewController
 from marketcore.entrypoints.http.risk import AdminRiskController
@@ -90,6 +96,12 @@ def create_app(marketplace: Marketplace, *, close_on_shutdown: bool = False, deb
         MerchantDeliveryController,
         ReviewController,
         MerchantPromotionController,
+        AdminPromotionController,
+        MerchantCouponTemplateController,
+        AdminCouponTemplateController,
+        CouponController,
+        MyCouponController,
+        AdminUserController,
         MerchantFlashSaleController,
         FlashSaleController,
         AdminRiskController,

@@ -1,11 +1,12 @@
-"""Registration, login, profile and addresses."""
+"""Registration, login, profile and addresses; operators set member levels."""
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
-from litestar.params import JSONBody
+from litestar import Controller, get, post, put
+from litestar.params import FromPath, JSONBody
 
 from marketcore.entrypoints.http.common import PUBLIC_OPT, CurrentActor, Market, Tokens
+from marketcore.entrypoints.http.promotion_schemas import MemberLevelIn, MemberLevelOut, member_level_out
 from marketcore.entrypoints.http.schemas import (
     AddressIn,
     AddressOut,
@@ -61,3 +62,15 @@ class MeController(Controller):
             data.postal_code,
         )
         return address_out(address)
+
+
+class AdminUserController(Controller):
+    path = "/admin/users"
+    tags = ("identity", "admin")
+
+    @put("/{user_id:str}/member-level", operation_id="setMemberLevel", sync_to_thread=True)
+    def set_member_level(
+        self, user_id: FromPath[str], data: JSONBody[MemberLevelIn], market: Market, actor: CurrentActor
+    ) -> MemberLevelOut:
+        """A buyer's member level, 0 (not a member) to 100: what member prices read."""
+        return member_level_out(market.identity.set_member_level(actor, user_id, data.level))

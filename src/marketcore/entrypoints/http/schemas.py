@@ -22,9 +22,7 @@ from marketcore.domain.identity.users import Address, User
 from marketcore.domain.inventory.stock import StockLevel
 from marketcore.domain.ordering.orders import LineDiscount, Order, OrderLine
 from marketcore.domain.payments.payments import Payment, Refund
-from marketcore.domain.promotions.kinds import FullReductionRule
 from marketcore.domain.promotions.pricing import Allocation
-from marketcore.domain.promotions.promotions import Promotion
 from marketcore.domain.reviews.reviews import Review
 from marketcore.domain.risk.rules import BlacklistEntry
 from marketcore.domain.shops.shops import Shop, ShopApplication
@@ -196,18 +194,6 @@ class ReviewIn(In):
     shop_scores: ShopScoresIn | None = None
 
 
-class TierIn(In):
-    threshold: int
-    discount: int
-
-
-class PromotionIn(In):
-    name: str
-    tiers: list[TierIn]
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-
-
 class BlacklistIn(In):
     kind: Literal["user", "phone", "address", "ip", "device"]
     value: str
@@ -254,6 +240,7 @@ class MeOut(Out):
     roles: list[str]
     created_at: datetime
     shops: list[MembershipOut]
+    member_level: int = 0
 
 
 class AddressOut(Out):
@@ -634,23 +621,6 @@ class ReviewPageOut(Out):
     next_cursor: str | None = None
 
 
-class TierOut(Out):
-    threshold: int
-    discount: int
-
-
-class PromotionOut(Out):
-    id: str
-    shop_id: str | None  # None: the platform's
-    kind: str
-    name: str
-    currency: str
-    tiers: list[TierOut]
-    starts_at: datetime | None  # None: open at that end
-    ends_at: datetime | None
-    enabled: bool
-
-
 class BlacklistOut(Out):
     id: str
     kind: str
@@ -685,6 +655,7 @@ def me_out(user: User, shops: Iterable[Shop]) -> MeOut:
         sorted(str(r) for r in user.roles),
         user.created_at,
         memberships,
+        user.member_level,
     )
 
 
@@ -1058,22 +1029,6 @@ def review_out(r: Review) -> ReviewOut:
 
 def summary_out(s: RatingSummary) -> RatingSummaryOut:
     return RatingSummaryOut(s.count, s.average, s.good_rate)
-
-
-def promotion_out(p: Promotion) -> PromotionOut:
-    tiers = p.rule.tiers if isinstance(p.rule, FullReductionRule) else []
-    currency = tiers[0].threshold.currency if tiers else "CNY"
-    return PromotionOut(
-        id=p.id,
-        shop_id=p.shop_id,
-        kind=p.rule.code,
-        name=p.name,
-        currency=str(currency),
-        tiers=[TierOut(t.threshold.amount, t.discount.amount) for t in tiers],
-        starts_at=p.starts_at,
-        ends_at=p.ends_at,
-        enabled=p.enabled,
-    )
 
 
 def blacklist_out(e: BlacklistEntry) -> BlacklistOut:
