@@ -38,6 +38,7 @@ from marketcore.domain.promotions.flash_sales import (
     FlashSale,
     FlashSaleLimitReached,
     FlashSaleSoldOut,
+    FlashSaleStatus,
     QuotaReturn,
     QuotaTake,
 )
@@ -67,6 +68,7 @@ def promotions_postgres(postgres_url: str) -> Iterator[Engine]:
 
 class Backend:
     serial_transactions: ClassVar[bool] = False
+    skips_locked_rows: ClassVar[bool] = False  # SKIP LOCKED: concurrent claims take disjoint rows
 
     @pytest.fixture
     def make_uow(self) -> Callable[[RuleKinds | None], Factory]:
@@ -119,6 +121,8 @@ class SqliteBackend(Backend):
 
 @pytest.mark.postgres
 class PostgresBackend(Backend):
+    skips_locked_rows = True
+
     @pytest.fixture
     def make_uow(self, promotions_postgres: Engine) -> Callable[[RuleKinds | None], Factory]:
         with promotions_postgres.begin() as connection:
@@ -507,6 +511,52 @@ class PromotionStorageContract(Backend):
             assert [s.id for s in unit.flash_sales.listing("shop-a", PageRequest(limit=1)).items] == [
                 other.id
             ]
+
+    def test_flash_sales_not_ended_ended_and_holding_stock(self, uow: Factory) -> None:
+        soon = flash_sale("sku-1", ends_at=NOW + timedelta(minutes=30))
+        later = flash_sale("sku-2", starts_at=NOW + timedelta(hours=1), ends_at=NOW + timedelta(hours=2))
+        past = flash_sale("sku-3", ends_at=NOW + timedelta(minutes=1))
+        cancelled = flash_sale("sku-1", starts_at=NOW + timedelta(hours=3), ends_at=NOW + timedelta(hours=4))
+        cancelled.cancel(NOW)
+        save(uow, soon, later, past, cancelled)
+        at = NOW + timedelta(minutes=5)
+        with uow() as unit:
+            assert [s.id for s in unit.flash_sales.not_ended(at, PageRequest()).items] == [soon.id, later.id]
+            first = unit.flash_sales.not_ended(at, PageRequest(limit=1))
+            assert [s.id for s in first.items] == [soon.id] and first.next_cursor is not None
+            assert {s.id for s in unit.flash_sales.holding_stock()} == {soon.id, later.id, past.id}
+            assert [s.id for s in unit.flash_sales.scheduled_for_sku("sku-1")] == [soon.id]
+            assert set(unit.flash_sales.get_many([soon.id, "missing", later.id], lock=True)) == {
+                soon.id,
+                later.id,
+            }
+            (claimed,) = unit.flash_sales.claim_ended(at, 10)
+            assert claimed.id == past.id
+            claimed.end(at, returned=30)
+            unit.commit()
+        with uow() as unit:
+            assert unit.flash_sales.claim_ended(at, 10) == []
+            ended = unit.flash_sales.get(past.id)
+            assert ended is not None and ended.status is FlashSaleStatus.ENDED and not ended.holds_stock
+            assert {s.id for s in unit.flash_sales.holding_stock()} == {soon.id, later.id}
+
+    def test_workers_ending_flash_sales_side_by_side_take_disjoint_batches(self, uow: Factory) -> None:
+        if not self.skips_locked_rows:
+            pytest.skip("one writer at a time (SQLite, memory): claims cannot overlap")
+        sales = [flash_sale(f"sku-{n}", ends_at=NOW + timedelta(minutes=1)) for n in range(6)]
+        save(uow, *sales)
+        at = NOW + timedelta(minutes=2)
+        claimed: list[list[str]] = [[], []]
+        holding = threading.Barrier(2)
+
+        def work(index: int) -> None:
+            with uow() as unit:
+                got = unit.flash_sales.claim_ended(at, 3)
+                claimed[index] = [s.id for s in got]
+                holding.wait(timeout=10)  # both hold their rows at once
+
+        assert run_threads(2, work) == []
+        assert sorted(claimed[0] + claimed[1]) == sorted(s.id for s in sales)
 
     # counters
 

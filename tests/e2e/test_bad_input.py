@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -10,7 +11,7 @@ import pytest
 
 from marketcore.entrypoints.http.auth import build_jwt_auth
 
-from .conftest import Api, World, assert_problem, product_body
+from .conftest import Api, World, address_body, assert_problem, product_body
 
 Call = Callable[[World], httpx.Response]
 
@@ -749,3 +750,73 @@ def test_bad_promotion_input_is_a_problem_naming_the_field(
     body = assert_problem(call(world), status)
     if field is not None:
         assert body.get("field") == field, body
+
+
+def _flash_sale(world: World, **overrides: Any) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    body: dict[str, Any] = {
+        "sku_id": world.sku(0),
+        "name": "秒杀",
+        "price": 5000,
+        "quota": 3,
+        "per_buyer_limit": 1,
+        "starts_at": (now - timedelta(minutes=1)).isoformat(),
+        "ends_at": (now + timedelta(hours=1)).isoformat(),
+    }
+    body.update(overrides)
+    return body
+
+
+FLASH_SALE_FIELDS: list[tuple[dict[str, Any], int, str]] = [
+    ({"price": "5000"}, 400, "price"),
+    ({"price": 10000}, 422, "price"),  # not below the list price
+    ({"price": -1}, 422, "price"),
+    ({"quota": 0}, 422, "quota"),
+    ({"quota": 11}, 422, "quota"),  # more than the 10 available
+    ({"quota": 1.5}, 400, "quota"),
+    ({"per_buyer_limit": 4}, 422, "per_buyer_limit"),  # above the quota
+    ({"per_buyer_limit": None}, 400, "per_buyer_limit"),
+    ({"starts_at": "2026-11-11T10:00:00"}, 400, "starts_at"),  # no timezone
+    ({"ends_at": "soon"}, 400, "ends_at"),
+    ({"ends_at": "2020-01-01T00:00:00+00:00"}, 422, "ends_at"),
+    ({"name": ""}, 422, "name"),
+    ({"sku_id": "nope"}, 422, "sku_id"),
+    ({"sku_id": 7}, 400, "sku_id"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "status", "field"), FLASH_SALE_FIELDS)
+def test_bad_flash_sale_input_names_the_field(
+    world: World, overrides: dict[str, Any], status: int, field: str
+) -> None:
+    path = f"/merchant/shops/{world.shop_ids[0]}/flash-sales"
+    problem = assert_problem(world.merchants[0].post(path, json=_flash_sale(world, **overrides)), status)
+    assert problem["field"] == field, problem
+
+
+def test_flash_sales_of_another_shop_are_not_found_and_limits_are_409s_naming_the_sku(world: World) -> None:
+    path = f"/merchant/shops/{world.shop_ids[0]}/flash-sales"
+    other = world.merchants[1]
+    assert_problem(other.post(path, json=_flash_sale(world)), 404, "not_found")
+    assert_problem(world.merchants[0].post(path, json=_flash_sale(world, sku_id=world.sku(1))), 422)
+    sale = world.merchants[0].ok("POST", path, 201, json=_flash_sale(world, quota=1))
+    assert_problem(other.get(f"{path}/{sale['id']}"), 404, "not_found")
+    assert_problem(other.post(f"{path}/{sale['id']}/cancel"), 404, "not_found")
+    assert_problem(world.merchants[0].post(f"{path}/nope/cancel"), 404, "not_found")
+    too_many = _checkout(world, items=[{"sku_id": world.sku(0), "quantity": 2}])
+    body = assert_problem(world.buyer.post("/checkout", json=too_many), 409, "flash_sale_limit_reached")
+    assert world.sku(0) in body["detail"]
+    cod = assert_problem(world.buyer.post("/checkout", json=_checkout(world, payment_method="cod")), 422)
+    assert cod["field"] == "payment_method"  # flash-sale items are paid online
+    world.buyer.ok("POST", "/checkout", 201, json=_checkout(world))
+    second = world.api.register("second@example.cn", "Second")
+    address = second.ok("POST", "/me/addresses", 201, json=address_body())
+    body = assert_problem(
+        second.post("/checkout", json=_checkout(world, address_id=address["id"])), 409, "flash_sale_sold_out"
+    )
+    assert world.sku(0) in body["detail"]
+    cod = _checkout(world, payment_method="cod", address_id=address["id"])
+    cancelled = world.merchants[0].ok("POST", f"{path}/{sale['id']}/cancel")
+    assert (cancelled["status"], cancelled["sold"], cancelled["remaining"]) == ("cancelled", 1, 0)
+    (order,) = second.ok("POST", "/checkout", 201, json=cod)["orders"]  # ordinary stock, list price
+    assert order["total"] >= 10000

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ from marketcore.testing.scenarios import Scenario, a_marketplace_with
 
 BUDGETS: dict[str, dict[str, int]] = {
     # "... with coupons": a shop and a platform coupon add a locked read of them and their writes
-    # (3 statements; none without coupons).
+    # (3 statements; none without coupons). "flash-sale checkout": the sale read locked, its two
+    # counters, the quota moved from the sale's reservation (5 more; none without a sale's SKU).
     "sqlite": {
         "checkout": 15,
         "pay": 27,
@@ -33,6 +35,7 @@ BUDGETS: dict[str, dict[str, int]] = {
         "product detail": 4,
         "checkout with coupons": 18,
         "pay with coupons": 30,
+        "flash-sale checkout": 20,
     },
     "postgresql": {
         "checkout": 7,
@@ -41,6 +44,7 @@ BUDGETS: dict[str, dict[str, int]] = {
         "product detail": 3,
         "checkout with coupons": 10,
         "pay with coupons": 22,
+        "flash-sale checkout": 12,
     },
 }
 
@@ -73,6 +77,19 @@ def measure(url: str) -> dict[str, list[str]]:
             ItemRequest(shop0.sku_ids[1], 1),
             ItemRequest(shop1.sku_ids[0], 1),
         ]
+        # A flash sale of another SKU of a product in the cart: the ordinary checkout must not pay for it.
+        now = market.container.clock().now()
+        market.flash_sales.schedule(
+            shop1.staff,
+            shop1.id,
+            shop1.sku_ids[1],
+            "秒杀",
+            price=5_000,
+            quota=10,
+            per_buyer_limit=5,
+            starts_at=now - timedelta(minutes=1),
+            ends_at=now + timedelta(hours=1),
+        )
         market.checkout.checkout(world.buyer, world.address_id, "sandbox", items, idempotency_key="warm-up")
         counted: dict[str, list[str]] = {}
 
@@ -118,6 +135,15 @@ def measure(url: str) -> dict[str, list[str]]:
             market.payments.complete_sandbox(world.buyer, payment.id, succeeded=True)
 
         count("pay with coupons", pay_with_coupons)
+
+        flash_items = [ItemRequest(shop0.sku_ids[0], 1), ItemRequest(shop1.sku_ids[1], 1)]
+        flash = count(
+            "flash-sale checkout",
+            lambda: market.checkout.checkout(
+                world.buyer, world.address_id, "sandbox", flash_items, idempotency_key="k3"
+            ),
+        )
+        assert any(line.flash_sale_id for order in flash.orders for line in order.lines)
         return counted
     finally:
         market.close()

@@ -539,6 +539,37 @@ class FlashSaleRepository(DocumentRepository[FlashSale]):
         )
         return [sale for sale in candidates if sale.is_running(at)]
 
+    def get_many(self, flash_sale_ids: Sequence[str], *, lock: bool = False) -> dict[str, FlashSale]:
+        wanted = sorted(set(flash_sale_ids))
+        if not wanted:
+            return {}
+        found = self._store.find(
+            self._spec, [In("id", wanted)], (Order("id", False),), lock="wait" if lock else None
+        )
+        return {sale.id: sale for sale in found}
+
+    def not_ended(self, at: datetime, page: PageRequest) -> Page[FlashSale]:
+        return self._page(
+            [Eq("status", FlashSaleStatus.SCHEDULED.value), Between("ends_at", _millis(at) + 1, None)],
+            page,
+            (Order("ends_at", False), Order("id", False)),
+        )
+
+    def claim_ended(self, now: datetime, limit: int) -> list[FlashSale]:
+        return self._store.find(
+            self._spec,
+            [Eq("status", FlashSaleStatus.SCHEDULED.value), Between("ends_at", None, _millis(now))],
+            (Order("ends_at", False),),
+            limit,
+            lock="skip",
+        )
+
+    def holding_stock(self) -> list[FlashSale]:
+        return self._find([Eq("status", FlashSaleStatus.SCHEDULED.value)], (Order("id", False),))
+
+    def scheduled_for_sku(self, sku_id: str) -> list[FlashSale]:
+        return self._find([Eq("sku_id", sku_id), Eq("status", FlashSaleStatus.SCHEDULED.value)])
+
 
 class CheckoutRepository(DocumentRepository[Checkout]):
     def get_by_idempotency_key(self, buyer_id: str, key: str) -> Checkout | None:

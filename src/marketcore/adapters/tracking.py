@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from marketcore.adapters.documents import A, ColumnValue, DocumentSpec, Filter, Order
-from marketcore.domain.shared.errors import AlreadyExists
+from marketcore.domain.shared.errors import AlreadyExists, ConcurrencyConflict
 from marketcore.domain.shared.events import Aggregate
 
 Document = dict[str, Any]
@@ -77,10 +77,17 @@ class Tracker:
         aggregate: A = tracked.aggregate  # type: ignore[assignment]
         return aggregate
 
-    def loaded(self, spec: DocumentSpec[A], ident: str, version: int, data: Document) -> A:
-        """Decode a stored row, or return the object already tracked for it."""
-        known = self.get(spec, ident)
-        if known is not None:
+    def loaded(
+        self, spec: DocumentSpec[A], ident: str, version: int, data: Document, *, locked: bool = False
+    ) -> A:
+        """Decode a stored row, or return the object already tracked for it. A ``locked`` read
+        (the row now held for this transaction) that finds a newer version than the one tracked is
+        a lost race: the caller would otherwise act, under the lock, on what it read before."""
+        tracked = self._items.get((spec.kind, ident))
+        if tracked is not None:
+            if locked and tracked.stored is not None and tracked.stored_version != version:
+                raise ConcurrencyConflict(f"{spec.kind} {ident} changed since this transaction read it")
+            known: A = tracked.aggregate  # type: ignore[assignment]
             return known
         aggregate = spec.decode(data, version)
         self._items[(spec.kind, ident)] = Tracked(spec, aggregate, Snapshot.of(spec, aggregate), version)

@@ -32,7 +32,8 @@ from marketcore.application.ordering.ports import OrderingUnitOfWork
 from marketcore.application.ordering.reconciliation import PaymentReconciler
 from marketcore.application.ordering.refunds import RefundSender
 from marketcore.application.payments.ports import PaymentGateway
-from marketcore.application.promotions.ports import PromotionsUnitOfWork
+from marketcore.application.promotions.flash_sales import FlashSaleService
+from marketcore.application.promotions.ports import FlashSalesUnitOfWork, PromotionsUnitOfWork
 from marketcore.application.promotions.services import CouponService, PromotionsService
 from marketcore.application.reviews.ports import ReviewsUnitOfWork
 from marketcore.application.reviews.services import ReviewService
@@ -103,6 +104,7 @@ def _satisfies_every_context(
     ShopsUnitOfWork,
     CatalogUnitOfWork,
     PromotionsUnitOfWork,
+    FlashSalesUnitOfWork,
     CartUnitOfWork,
     OrderingUnitOfWork,
     ReviewsUnitOfWork,
@@ -110,7 +112,7 @@ def _satisfies_every_context(
     OutboxUnitOfWork,
 ]:
     """Never called: makes mypy prove the one unit of work fits every context's protocol."""
-    return (uow, uow, uow, uow, uow, uow, uow, uow, uow)
+    return (uow, uow, uow, uow, uow, uow, uow, uow, uow, uow)
 
 
 def make_engine(settings: Settings) -> Engine | None:
@@ -185,7 +187,8 @@ class Container(containers.DeclarativeContainer):
     orders = providers.Singleton(
         OrderService, uow, clock, receipt_window, receipt_extension, timings, refunds
     )
-    due_work = providers.Singleton(DueWorkService, uow, clock, inbox, reconciler)
+    flash_sales = providers.Singleton(FlashSaleService, uow, clock)
+    due_work = providers.Singleton(DueWorkService, uow, clock, inbox, reconciler, flash_sales)
     ledger = providers.Singleton(LedgerService, uow, clock)
     payments = providers.Singleton(PaymentService, uow, clock, gateways, timings, refunds, inbox)
     reviews = providers.Singleton(ReviewService, uow, clock)

@@ -15,6 +15,7 @@ from marketcore.application.ordering.inbox import PaymentInbox
 from marketcore.application.ordering.ledger import LedgerService
 from marketcore.application.ordering.orders import OrderService
 from marketcore.application.ordering.payments import PaymentService
+from marketcore.application.promotions.flash_sales import FlashSaleService
 from marketcore.application.promotions.services import CouponService, PromotionsService
 from marketcore.application.reviews.services import ReviewService
 from marketcore.application.risk.services import RiskService
@@ -40,6 +41,7 @@ class Marketplace:
         self.catalog: CatalogService = container.catalog()
         self.promotions: PromotionsService = container.promotions()
         self.coupons: CouponService = container.coupons()
+        self.flash_sales: FlashSaleService = container.flash_sales()
         self.cart: CartService = container.cart()
         self.checkout: CheckoutService = container.checkout()
         self.orders: OrderService = container.orders()

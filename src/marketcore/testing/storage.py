@@ -428,6 +428,24 @@ class StockLedgerContract(_Contract):
         ]
         self._assert_ledger_consistent(uow_factory, sku)
 
+    def test_transfer_hands_a_hold_over_without_changing_the_row(
+        self, uow_factory: UowFactory, sku: str
+    ) -> None:
+        with uow_factory() as uow:
+            assert uow.stock.reserve(sku, 4, "flash_sale:1", tick())
+            uow.stock.transfer(sku, 3, "flash_sale:1", "checkout:1", tick())
+            assert uow.stock.get_many([sku])[sku] == StockLevel(sku, "shop-1", 10, 4)
+            uow.commit()
+        with uow_factory() as uow:
+            moves = [(m.kind, m.reserved_delta, m.reference) for m in uow.stock.movements(sku)][1:]
+        assert moves == [
+            (MovementKind.RESERVE, 4, "flash_sale:1"),
+            (MovementKind.RELEASE, -3, "flash_sale:1"),
+            (MovementKind.RESERVE, 3, "checkout:1"),
+        ]
+        assert self._level(uow_factory, sku) == StockLevel(sku, "shop-1", 10, 4)
+        self._assert_ledger_consistent(uow_factory, sku)
+
     def test_reserve_refused_when_not_enough(self, uow_factory: UowFactory, sku: str) -> None:
         with uow_factory() as uow:
             assert uow.stock.reserve(sku, 8, "order-1", tick())

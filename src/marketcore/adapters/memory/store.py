@@ -386,6 +386,18 @@ class MemoryStockLedger:
             raise Conflict(f"cannot release {quantity} of {sku_id}: not that many reserved")
         self._change(sku_id, MovementKind.RELEASE, 0, -quantity, "", reference, at)
 
+    def transfer(
+        self, sku_id: str, quantity: int, from_reference: str, to_reference: str, at: datetime
+    ) -> None:
+        require_aware(at)
+        if self._level(sku_id, quantity).reserved < quantity:
+            raise Conflict(f"cannot transfer {quantity} of {sku_id}: not that many reserved")
+        for kind, delta, reference, reason in (
+            (MovementKind.RELEASE, -quantity, from_reference, f"transfer to {to_reference}"),
+            (MovementKind.RESERVE, quantity, to_reference, f"transfer from {from_reference}"),
+        ):
+            self._tx.append_movement(StockMovement(new_id(), sku_id, kind, 0, delta, reason, reference, at))
+
     def commit(self, sku_id: str, quantity: int, reference: str, at: datetime) -> None:
         if self._level(sku_id, quantity).reserved < quantity:
             raise Conflict(f"cannot commit {quantity} of {sku_id}: not that many reserved")

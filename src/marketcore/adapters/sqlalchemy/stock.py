@@ -192,6 +192,29 @@ class SqlAlchemyStockLedger:
         if not self._change(sku_id, MovementKind.RELEASE, 0, -quantity, "", reference, at, guard):
             raise Conflict(f"cannot release {quantity} of {sku_id}: not that many reserved")
 
+    def transfer(
+        self, sku_id: str, quantity: int, from_reference: str, to_reference: str, at: datetime
+    ) -> None:
+        """No statement of its own: the row does not change and the two movements are buffered."""
+        require_aware(at)
+        _positive(quantity)
+        for kind, delta, reference, reason in (
+            (MovementKind.RELEASE, -quantity, from_reference, f"transfer to {to_reference}"),
+            (MovementKind.RESERVE, quantity, to_reference, f"transfer from {from_reference}"),
+        ):
+            self._pending.append(
+                {
+                    "id": new_id(),
+                    "sku_id": sku_id,
+                    "kind": kind.value,
+                    "on_hand_delta": 0,
+                    "reserved_delta": delta,
+                    "reason": reason,
+                    "reference": reference,
+                    "at": at,
+                }
+            )
+
     def commit(self, sku_id: str, quantity: int, reference: str, at: datetime) -> None:
         _positive(quantity)
         guard = Guard.RESERVED

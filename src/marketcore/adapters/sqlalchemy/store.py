@@ -247,21 +247,32 @@ def _params(table: Table, row: dict[str, Any]) -> dict[str, Any]:
 
 class SqlAlchemyDocumentStore:
     """``cache``: serve cacheable documents from it (writing units of work on PostgreSQL);
-    ``check_served`` then puts the versions served into the commit's batch."""
+    ``check_served`` then puts the versions served into the commit's batch. ``evicts``: a cache
+    this store does not serve from but whose entries it drops when it writes them, so that the
+    process's next cached checkout does not first lose a round to its own earlier write."""
 
     def __init__(
-        self, connection: Connection, sql: RawSql | None = None, cache: DocumentCache | None = None
+        self,
+        connection: Connection,
+        sql: RawSql | None = None,
+        cache: DocumentCache | None = None,
+        evicts: DocumentCache | None = None,
     ) -> None:
         self._sql = sql or RawSql(connection)
         self._cache = cache
+        self._evicts = cache or evicts
         self._served: dict[tuple[str, str], int] = {}  # (kind, id) -> version served from the cache
         self._tracker = Tracker()
         self.written: set[str] = set()
         self._key_ids: dict[tuple[str, str], str] = {}
 
-    def _loaded(self, spec: DocumentSpec[A], ident: str, version: int, data: Any) -> A:
+    def _loaded(
+        self, spec: DocumentSpec[A], ident: str, version: int, data: Any, *, locked: bool = False
+    ) -> A:
         known = self._tracker.get(spec, ident)
         if known is not None:
+            if locked:  # a newer row under the lock than the one read before is a lost race
+                return self._tracker.loaded(spec, ident, version, data, locked=True)
             return known
         data = self._sql.load_json(data)
         aggregate = self._tracker.loaded(spec, ident, version, data)
@@ -392,7 +403,8 @@ class SqlAlchemyDocumentStore:
             params["limit"] = None if self._sql.postgres else -1
         params["offset"] = offset
         rows = self._sql.execute(text, params).fetchall()
-        return [self._loaded(spec, ident, version, data) for ident, version, data in rows]
+        locked = lock is not None
+        return [self._loaded(spec, ident, version, data, locked=locked) for ident, version, data in rows]
 
     def _find_ids(self, spec: DocumentSpec[A], ids: list[str]) -> list[A]:
         """``find([In("id", ids)])`` with what the cache holds taken from it."""
@@ -454,8 +466,8 @@ class SqlAlchemyDocumentStore:
         for write in writes:
             write.done()
             self.written.add(write.tracked.aggregate.id)
-            if self._cache is not None and write.tracked.spec.cacheable:
-                self._cache.evict(write.tracked.spec.kind, write.tracked.aggregate.id)
+            if self._evicts is not None and write.tracked.spec.cacheable:
+                self._evicts.evict(write.tracked.spec.kind, write.tracked.aggregate.id)
         return self._tracker.aggregates()
 
     @staticmethod

@@ -80,8 +80,9 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         self._sql = sql = RawSql(connection)
         self._ledger = SqlAlchemyStockLedger(connection, sql)
         # Only a writer's reads can be served from the cache: its commit checks them (see Batch).
-        cache = cache_for(self.engine) if sql.postgres and self.cached else None
-        self._store = SqlAlchemyDocumentStore(connection, sql, cache)
+        cache = cache_for(self.engine) if sql.postgres else None
+        served = cache if self.cached else None
+        self._store = SqlAlchemyDocumentStore(connection, sql, served, evicts=cache)
         return self._store, self._ledger, SqlAlchemyOutbox(connection, sql)
 
     def _connect(self) -> Connection:

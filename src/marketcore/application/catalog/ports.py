@@ -43,7 +43,9 @@ class CategoryRepository(Protocol):
 
 
 class ProductRepository(Protocol):
-    def get(self, product_id: str) -> Product | None: ...
+    def get(self, product_id: str, *, lock: bool = False) -> Product | None:
+        """``lock`` holds the product until the transaction ends."""
+        ...
 
     def get_by_sku(self, sku_id: str) -> Product | None: ...
 

@@ -39,6 +39,14 @@ class StockLedger(Protocol):
         """Drop a hold of ``quantity`` units."""
         ...
 
+    def transfer(
+        self, sku_id: str, quantity: int, from_reference: str, to_reference: str, at: datetime
+    ) -> None:
+        """Hand ``quantity`` reserved units from one holder to another (a flash sale's set-aside
+        to the order buying them, or back): a release and a reserve movement; the stock row, and
+        so what others can reserve, does not change. The caller vouches the holder has them."""
+        ...
+
     def commit(self, sku_id: str, quantity: int, reference: str, at: datetime) -> None:
         """Turn a hold into a sale: on_hand and reserved both fall by ``quantity``."""
         ...

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from marketcore.application.ordering import coupon_holds
+from marketcore.application.ordering.flash_sale_lines import OrderHolds, lock_sales
 from marketcore.application.ordering.ports import OrderingUnitOfWork
 from marketcore.application.shared.ids import new_id
 from marketcore.domain.ordering.orders import Order, OrderStatus
@@ -29,7 +30,14 @@ def settle_capture(uow: OrderingUnitOfWork, payment: Payment, now: datetime) -> 
     }
     pending = {oid: o for oid, o in orders.items() if o.status is OrderStatus.PENDING_PAYMENT}
     coupons = coupon_holds.hold(uow, pending.values())
+    # Only an order with a deduct-on-payment line can run out here; if it also took flash-sale
+    # quota, lock those sales now, before any stock row (the lock order), to give the quota back.
+    exposed = [
+        o for o in pending.values() if o.flash_sale_holds() and not all(li.holds_stock for li in o.lines)
+    ]
+    lock_sales(uow, OrderHolds.of(exposed, flash_only=True).flash_sale_ids)
     sold_out = take_stock(uow, list(pending.values()), now)
+    OrderHolds.of([pending[o] for o in sorted(sold_out)], flash_only=True).reclaim(uow, now)
     for order_id in sorted(payment.order_amounts):
         order = orders.get(order_id)
         if order is not None and order_id in pending and order_id not in sold_out:
@@ -48,7 +56,8 @@ def settle_capture(uow: OrderingUnitOfWork, payment: Payment, now: datetime) -> 
 
 def take_stock(uow: OrderingUnitOfWork, orders: list[Order], now: datetime) -> set[str]:
     """Deduct deduct-on-payment lines, then commit or release reserved ones, each pass in SKU
-    order. Returns the orders whose stock ran out; their partial deductions are put back."""
+    order. Returns the orders whose stock ran out; their partial deductions are put back and
+    their holds released (flash-sale units included: ``OrderHolds.reclaim`` returns those)."""
     lines = sorted((line.sku_id, line.quantity, o.id, line.holds_stock) for o in orders for line in o.lines)
     sold_out: set[str] = set()
     deducted: list[tuple[str, int, str]] = []

@@ -20,7 +20,8 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from marketcore.application.ordering import coupon_holds
+from marketcore.application.ordering import coupon_holds, flash_sale_lines
+from marketcore.application.ordering.flash_sale_lines import NO_OFFERS, FlashSaleOffers
 from marketcore.application.ordering.ports import OrderingUnitOfWork
 from marketcore.application.payments.ports import PaymentGateway
 from marketcore.application.risk.services import RiskEngine
@@ -111,6 +112,7 @@ class Quote:
     lines: Mapping[str, QuotedLine]
     pricing: PricingResult
     from_cart: bool
+    flash_sales: FlashSaleOffers = NO_OFFERS  # the running sales it was priced with
     coupons: tuple[Coupon, ...] = ()
     inputs: PricingInputs | None = attrs.field(default=None, eq=False, repr=False)
     suggestion: CouponSuggestion | None = None
@@ -240,11 +242,16 @@ class CheckoutService(Service[OrderingUnitOfWork]):
             checkout_id = new_id()
             locked = _lock_coupons(quote, checkout_id, now)
             quantities = {p.line.key: p.line.quantity for s in quote.pricing.shops for p in s.lines}
-            self._hold_stock(uow, quote, quantities, f"checkout:{checkout_id}", now)
+            flash = flash_sale_lines.take_quota(
+                uow, buyer_id, quote.flash_sales, quote, gateway.pays_on_delivery, now
+            )
+            self._hold_stock(uow, quote, flash.ordinary(quantities), f"checkout:{checkout_id}", now)
+            flash.hold_stock(uow, f"checkout:{checkout_id}", now)
             orders = [
                 self._order(checkout_id, buyer_id, shop, quote, address, gateway, now, locked)
                 for shop in quote.pricing.shops
             ]
+            flash.mark(orders, now)
             checkout = Checkout(
                 checkout_id,
                 buyer_id=buyer_id,
@@ -386,13 +393,15 @@ class CheckoutService(Service[OrderingUnitOfWork]):
             facts[sku_id] = QuotedLine(sku_id, product.id, product.title, sku.code, sku.attributes, deduction)
             pricing_lines.append(PricingLine(sku_id, product.shop_id, sku.price, quantity))
         now = self._clock.now()
-        promotions = uow.promotions.active_for_checkout(shop_ids, now)
+        flash = flash_sale_lines.offers_for(uow, user.id, products, now)
+        promotions = [*uow.promotions.active_for_checkout(shop_ids, now), *flash.promotions]
         fees = {shop_id: shops[shop_id].shipping_fee for shop_id in shop_ids}
-        buyer = BuyerContext(user.id, member_level=user.member_level)
+        buyer = BuyerContext(user.id, member_level=user.member_level, flash_sale_bought=flash.bought)
         coupons = coupon_holds.chosen(uow, user.id, coupon_ids, now, lock=lock)
         lines = _with_categories(uow, pricing_lines, products, [*promotions, *coupons])
         inputs = PricingInputs(tuple(lines), tuple(promotions), fees, buyer, now)
-        return Quote(facts, _price_with(inputs, coupons), from_cart, tuple(coupons), inputs)
+        pricing = _price_with(inputs, coupons)
+        return Quote(facts, pricing, from_cart, flash, tuple(coupons), inputs)
 
 
 def _address(user: User, address_id: str) -> AddressSnapshot:

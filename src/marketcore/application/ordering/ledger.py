@@ -1,6 +1,6 @@
 """The stock ledger audit behind ``marketcore ledger check``: for every SKU, on_hand must equal the
 sum of its movements, and reserved must equal both its movements' reserved sum and the units that
-open orders still hold."""
+open orders still hold plus the unsold quota scheduled flash sales set aside."""
 
 from __future__ import annotations
 
@@ -39,6 +39,10 @@ class LedgerService(Service[OrderingUnitOfWork]):
             for order in uow.orders.holding_stock():
                 for sku_id, quantity in order.reserved_quantities().items():
                     held[sku_id] = held.get(sku_id, 0) + quantity
+            sales = uow.flash_sales.holding_stock()
+            counts = uow.promotion_counters.quota_counts(s.id for s in sales) if sales else {}
+            for sale in sales:
+                held[sale.sku_id] = held.get(sale.sku_id, 0) + sale.unsold(counts[sale.id].sold)
             after: str | None = None
             while levels := uow.stock.levels(after, PAGE):
                 totals = uow.stock.movement_totals(level.sku_id for level in levels)
@@ -60,7 +64,7 @@ def _audit(level: StockLevel, moved: MovementTotals, held: int) -> list[str]:
     if level.reserved != moved.reserved:
         problems.append(f"reserved {level.reserved} != movements {moved.reserved}")
     if level.reserved != held:
-        problems.append(f"reserved {level.reserved} != held by open orders {held}")
+        problems.append(f"reserved {level.reserved} != held by open orders and flash sales {held}")
     if level.reserved < 0 or level.on_hand < level.reserved:
         problems.append(f"impossible level: on_hand {level.on_hand}, reserved {level.reserved}")
     return problems

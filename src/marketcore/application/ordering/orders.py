@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from marketcore.application.ordering import coupon_holds
+from marketcore.application.ordering.flash_sale_lines import OrderHolds
 from marketcore.application.ordering.payment_timing import PaymentTimings
 from marketcore.application.ordering.ports import OrderingUnitOfWork
 from marketcore.application.ordering.refunds import RefundSender
@@ -18,12 +19,6 @@ from marketcore.domain.ordering.orders import Order, OrderStatus
 from marketcore.domain.payments.payments import PaymentStatus
 from marketcore.domain.shared.actors import Actor
 from marketcore.domain.shared.errors import ConcurrencyConflict, NotFound
-
-
-def release_stock(uow: OrderingUnitOfWork, order_id: str, held: Mapping[str, int], now: datetime) -> None:
-    """Give back the units an order held, in SKU order like every multi-SKU stock change."""
-    for sku_id in sorted(held):
-        uow.stock.release(sku_id, held[sku_id], f"order:{order_id}", now)
 
 
 class OrderService(Service[OrderingUnitOfWork]):
@@ -91,13 +86,13 @@ class OrderService(Service[OrderingUnitOfWork]):
             order = self._buyer_order(uow, buyer_id, order_id)
             if order.is_paid and payment is None:
                 raise ConcurrencyConflict("the order was paid meanwhile; try again")
-            held, taken = order.reserved_quantities(), order.taken_quantities()
+            holds, taken = OrderHolds.of([order]), order.taken_quantities()
             unpaid = not order.is_paid
             coupons = coupon_holds.hold(uow, [order]) if unpaid else {}
             order.cancel(buyer_id, reason, now)
             if unpaid:
                 coupon_holds.give_back(uow, coupons, [order], now)
-            release_stock(uow, order.id, held, now)
+            holds.release(uow, now)  # flash-sale units back to their sale, the rest to stock
             for sku_id in sorted(taken):
                 uow.stock.restock(
                     sku_id, taken[sku_id], "order cancelled after payment", f"order:{order.id}", now

@@ -9,12 +9,14 @@ from typing import Protocol
 
 import attrs
 
+from marketcore.application.inventory.ports import StockLedger
 from marketcore.application.shared.ports import Page, PageRequest, UnitOfWork
 from marketcore.application.shops.ports import ShopRepository
 from marketcore.domain.promotions.coupons import ClaimLimits, Coupon, CouponStatus, CouponTemplate
 from marketcore.domain.promotions.flash_sales import FlashSale, QuotaReturn, QuotaTake
 from marketcore.domain.promotions.promotions import Promotion
 from marketcore.domain.shared.errors import Conflict
+from marketcore.domain.shared.money import Money
 
 
 class PromotionRepository(Protocol):
@@ -99,6 +101,29 @@ class FlashSaleRepository(Protocol):
         """Scheduled sales of these SKUs running at ``at``."""
         ...
 
+    def get_many(self, flash_sale_ids: Sequence[str], *, lock: bool = False) -> dict[str, FlashSale]:
+        """By id (missing ones left out); ``lock`` holds them, in id order, until the transaction
+        ends. Every change to a sale's quota or set-aside stock locks the sale first, so taking
+        quota, giving it back and ending the sale never interleave."""
+        ...
+
+    def not_ended(self, at: datetime, page: PageRequest) -> Page[FlashSale]:
+        """Scheduled sales not ended at ``at`` (running or upcoming), ending soonest first."""
+        ...
+
+    def claim_ended(self, now: datetime, limit: int) -> list[FlashSale]:
+        """Scheduled sales whose window has ended by ``now``, locked for this transaction; rows
+        another transaction holds are skipped, so several workers never take the same sale."""
+        ...
+
+    def holding_stock(self) -> list[FlashSale]:
+        """Every sale whose unsold quota is still set aside in the stock ledger."""
+        ...
+
+    def scheduled_for_sku(self, sku_id: str) -> list[FlashSale]:
+        """The SKU's sales not ended or cancelled (windows may be past, not yet ended by due work)."""
+        ...
+
 
 @attrs.frozen
 class ClaimCount:
@@ -156,3 +181,37 @@ class PromotionsUnitOfWork(UnitOfWork, Protocol):
     flash_sales: FlashSaleRepository
     promotion_counters: PromotionCounters
     shops: ShopRepository
+
+
+# What scheduling a flash sale needs of the catalog, as promotions' own narrow protocols (catalog
+# and promotions are sibling contexts and never import each other); the catalog's ``Product`` and
+# ``ProductRepository`` satisfy them structurally.
+
+
+class SaleSku(Protocol):
+    @property
+    def price(self) -> Money: ...
+    @property
+    def active(self) -> bool: ...
+
+
+class SaleProduct(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def shop_id(self) -> str: ...
+    def sku(self, sku_id: str) -> SaleSku: ...
+    def note_flash_sale(self, sku_id: str, until: datetime) -> None: ...
+    def note_stock(self, sku_id: str, available_before: int, available_after: int, at: datetime) -> None: ...
+
+
+class SaleProducts(Protocol):
+    def get_by_sku(self, sku_id: str) -> SaleProduct | None: ...
+    def get(self, product_id: str, *, lock: bool = False) -> SaleProduct | None: ...
+
+
+class FlashSalesUnitOfWork(PromotionsUnitOfWork, Protocol):
+    stock: StockLedger
+
+    @property
+    def products(self) -> SaleProducts: ...

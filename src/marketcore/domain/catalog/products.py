@@ -62,6 +62,11 @@ class Sku:
     active: bool = True
     deduction_mode: DeductionMode | None = None  # None: the shop's mode
     low_stock_threshold: int = 0  # StockLow is raised when availability falls below it
+    # A flash sale may price this SKU until then: checkout looks sales up only for such SKUs.
+    flash_sale_until: datetime | None = None
+
+    def may_have_flash_sale(self, at: datetime) -> bool:
+        return self.flash_sale_until is not None and at < self.flash_sale_until
 
 
 @attrs.frozen(kw_only=True)
@@ -237,6 +242,13 @@ class Product(Aggregate):
                     threshold=threshold,
                 )
             )
+
+    def note_flash_sale(self, sku_id: str, until: datetime) -> None:
+        """A flash sale of the SKU was scheduled up to ``until``; never shortened (a stale mark
+        only costs checkout one query, a missing one would sell a running sale's SKU at list price)."""
+        sku = self.sku(sku_id)
+        if sku.flash_sale_until is None or sku.flash_sale_until < until:
+            sku.flash_sale_until = until
 
     def reprice(self, sku_id: str, price: int) -> None:
         """Price edits apply at once, even on an approved, listed product."""

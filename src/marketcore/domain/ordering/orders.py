@@ -86,6 +86,7 @@ class OrderLine:
     discounts: list[LineDiscount]
     shipped_quantity: int = 0
     deduction: DeductionMode = DeductionMode.RESERVE_ON_ORDER
+    flash_sale_id: str | None = None  # the flash sale whose quota (and set-aside stock) it took
 
     @property
     def holds_stock(self) -> bool:
@@ -255,13 +256,32 @@ class Order(Aggregate):
         """Units this order still holds in the stock ledger, per SKU: reserve-on-order lines not
         yet committed (committed at payment, or at shipment for unpaid cash-on-delivery orders)."""
         held: dict[str, int] = {}
+        for line in self._holding_lines():
+            held[line.sku_id] = held.get(line.sku_id, 0) + line.quantity - line.shipped_quantity
+        return held
+
+    def flash_sale_holds(self) -> dict[str, str]:
+        """SKU -> flash sale, for the lines still holding stock that came from a sale's quota: if
+        the order closes unpaid, those units go back to the sale, not to ordinary stock."""
+        return {line.sku_id: line.flash_sale_id for line in self._holding_lines() if line.flash_sale_id}
+
+    def _holding_lines(self) -> list[OrderLine]:
         if self.status is OrderStatus.PENDING_PAYMENT or (
             self.status is OrderStatus.AWAITING_SHIPMENT and not self.is_paid
         ):
-            for line in self.lines:
-                if line.holds_stock and line.quantity > line.shipped_quantity:
-                    held[line.sku_id] = held.get(line.sku_id, 0) + line.quantity - line.shipped_quantity
-        return held
+            return [line for line in self.lines if line.holds_stock and line.quantity > line.shipped_quantity]
+        return []
+
+    def mark_flash_sale_line(self, line_id: str, flash_sale_id: str, payment_deadline: datetime) -> None:
+        """At placing: the line took a flash sale's quota. It holds stock whatever the SKU's
+        deduction mode (the units come reserved from the sale's set-aside), and the order must be
+        paid by the sale's (shorter) deadline."""
+        if self.status is not OrderStatus.PENDING_PAYMENT or self.payment_deadline is None:
+            raise OrderNotPayable(f"order {self.number}: flash-sale items are paid online, before shipment")
+        line = self.line(line_id)
+        line.flash_sale_id = flash_sale_id
+        line.deduction = DeductionMode.RESERVE_ON_ORDER
+        self.payment_deadline = min(self.payment_deadline, payment_deadline)
 
     def line(self, line_id: str) -> OrderLine:
         for line in self.lines:

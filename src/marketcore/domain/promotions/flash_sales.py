@@ -41,8 +41,9 @@ class FlashSaleLimitReached(Conflict):
 
 
 class FlashSaleStatus(enum.StrEnum):
-    SCHEDULED = "scheduled"  # running between starts_at and ends_at
-    CANCELLED = "cancelled"
+    SCHEDULED = "scheduled"  # running between starts_at and ends_at; its unsold quota is set aside
+    ENDED = "ended"  # the window passed and the unsold quota went back to ordinary stock
+    CANCELLED = "cancelled"  # stopped early; the unsold quota went back to ordinary stock
 
 
 @attrs.frozen(kw_only=True)
@@ -57,10 +58,20 @@ class FlashSaleScheduled(DomainEvent):
 
 @attrs.frozen(kw_only=True)
 class FlashSaleCancelled(DomainEvent):
-    """Inventory gives back what the sale had not sold."""
+    """The sale stopped early; ``returned`` unsold units went back to the SKU's ordinary stock."""
 
     flash_sale_id: str
     sku_id: str
+    returned: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class FlashSaleEnded(DomainEvent):
+    """The window passed; ``returned`` unsold units went back to the SKU's ordinary stock."""
+
+    flash_sale_id: str
+    sku_id: str
+    returned: int = 0
 
 
 @attrs.frozen
@@ -161,6 +172,20 @@ class FlashSale(Aggregate):
     def is_running(self, at: datetime) -> bool:
         return self.status is FlashSaleStatus.SCHEDULED and self.starts_at <= at < self.ends_at
 
+    @property
+    def holds_stock(self) -> bool:
+        """The unsold quota is set aside in the stock ledger (until the sale ends or is cancelled)."""
+        return self.status is FlashSaleStatus.SCHEDULED
+
+    @property
+    def stock_reference(self) -> str:
+        """The stock-ledger reference the set-aside quota is reserved under."""
+        return f"flash_sale:{self.id}"
+
+    def unsold(self, sold: int) -> int:
+        """Units still set aside when ``sold`` are taken (by open or paid orders)."""
+        return max(self.quota - sold, 0)
+
     def take(
         self, buyer_id: str, quantity: int, at: datetime, *, sold: int, bought_by_buyer: int
     ) -> QuotaTake:
@@ -182,11 +207,26 @@ class FlashSale(Aggregate):
     def payment_deadline(self, placed_at: datetime) -> datetime:
         return placed_at + self.payment_window
 
-    def cancel(self, at: datetime) -> None:
+    def cancel(self, at: datetime, returned: int = 0) -> None:
+        """Stop the sale; the caller gives ``returned`` unsold units back to ordinary stock. An
+        ended sale cannot be cancelled (its quota is back already); a cancelled one stays so."""
         if self.status is FlashSaleStatus.CANCELLED:
             return
+        if self.status is FlashSaleStatus.ENDED:
+            raise FlashSaleNotRunning(f"flash sale {self.name} has ended")
         self.status = FlashSaleStatus.CANCELLED
-        self.record(FlashSaleCancelled(occurred_at=at, flash_sale_id=self.id, sku_id=self.sku_id))
+        self.record(
+            FlashSaleCancelled(occurred_at=at, flash_sale_id=self.id, sku_id=self.sku_id, returned=returned)
+        )
+
+    def end(self, at: datetime, returned: int) -> None:
+        """The window has passed: the caller gives ``returned`` unsold units back to ordinary stock."""
+        if self.status is not FlashSaleStatus.SCHEDULED or at < self.ends_at:
+            raise FlashSaleNotRunning(f"flash sale {self.name} cannot end now")
+        self.status = FlashSaleStatus.ENDED
+        self.record(
+            FlashSaleEnded(occurred_at=at, flash_sale_id=self.id, sku_id=self.sku_id, returned=returned)
+        )
 
     # What the pricing engine reads (``PromotionTerms``): a step-1 price for the SKU.
 

@@ -27,6 +27,7 @@ from marketcore.entrypoints.http.coupons import (
     MerchantCouponTemplateController,
     MyCouponController,
 )
+from marketcore.entrypoints.http.flash_sales import FlashSaleController, MerchantFlashSaleController
 from marketcore.entrypoints.http.identity import AdminUserController, AuthController, MeController
 from marketcore.entrypoints.http.orders import MerchantOrderController, OrderController
 from marketcore.entrypoints.http.payments import (
@@ -101,6 +102,8 @@ def create_app(marketplace: Marketplace, *, close_on_shutdown: bool = False, deb
         CouponController,
         MyCouponController,
         AdminUserController,
+        MerchantFlashSaleController,
+        FlashSaleController,
         AdminRiskController,
     ]
     if marketplace.payments.sandbox_enabled:

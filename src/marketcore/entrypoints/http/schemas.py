@@ -479,6 +479,7 @@ class OrderLineOut(Out):
     total: int
     shipped_quantity: int
     allocations: list[AllocationOut]
+    flash_sale_id: str | None = None  # the flash sale this line was bought in (at its price)
 
 
 class CheckoutOrderOut(Out):
@@ -919,6 +920,7 @@ def _order_line_out(line: OrderLine) -> OrderLineOut:
         total=line.total.amount,
         shipped_quantity=line.shipped_quantity,
         allocations=[_allocation_out(d) for d in line.discounts],
+        flash_sale_id=line.flash_sale_id,
     )
 
 
