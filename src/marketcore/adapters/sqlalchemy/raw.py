@@ -209,6 +209,14 @@ class RawSql:
         """psycopg decodes JSONB itself (with msgspec, set by the engine); SQLite returns text."""
         return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
+    def close(self) -> None:
+        """Close the cursor while this thread still owns the connection. Left to the garbage
+        collector, a SQLite cursor would be finalised by whichever thread collects it, possibly
+        while another thread uses the pooled connection ("bad parameter or other API misuse")."""
+        cursor, self._cursor = self._cursor, None
+        if cursor is not None:
+            cursor.close()
+
     def _cursor_for(self) -> Any:
         if self._cursor is None:
             self._cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]

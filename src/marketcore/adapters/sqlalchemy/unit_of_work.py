@@ -158,12 +158,20 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
             else:
                 connection.rollback()
         finally:
-            connection.close()
-            if self._writer is not None:
-                self._writer.release()
+            try:
+                if sql is not None:
+                    sql.close()
+            finally:
+                connection.close()
+                if self._writer is not None:
+                    self._writer.release()
         if commit and self._writer is not None and checkpoint_due(self.engine):
             checkpointer = self.engine.raw_connection()  # no BEGIN: the next writer is at work
             try:
-                checkpointer.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+                cursor = checkpointer.cursor()
+                try:
+                    cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                finally:
+                    cursor.close()  # here, not in whichever thread collects it (see RawSql.close)
             finally:
                 checkpointer.close()
