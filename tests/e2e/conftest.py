@@ -203,3 +203,20 @@ def promotion_body() -> dict[str, Any]:
 @pytest.fixture
 def world(api: Api, marketplace: Marketplace) -> World:
     return World(api, marketplace)
+
+
+def coupon_template(**overrides: Any) -> dict[str, Any]:
+    """A coupon template body, claimable now: ¥10 off ¥100, budget 2, one per buyer, 7 days."""
+    now = datetime.now(UTC)
+    body: dict[str, Any] = {
+        "name": "¥10 off ¥100",
+        "kind": "fixed_amount",
+        "params": {"value": 1000, "threshold": 10000},
+        "claim_from": (now - timedelta(days=1)).isoformat(),
+        "claim_until": (now + timedelta(days=1)).isoformat(),
+        "budget": 2,
+        "per_buyer_limit": 1,
+        "valid_days": 7,
+    }
+    body.update(overrides)
+    return body

@@ -5,23 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .conftest import World, assert_problem
+from .conftest import World, assert_problem, coupon_template
 
 
 def _template(**overrides: Any) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    body: dict[str, Any] = {
-        "name": "¥10 off ¥100",
-        "kind": "fixed_amount",
-        "params": {"value": 1000, "threshold": 10000},
-        "claim_from": (now - timedelta(days=1)).isoformat(),
-        "claim_until": (now + timedelta(days=1)).isoformat(),
-        "budget": 10,
-        "per_buyer_limit": 2,
-        "valid_days": 7,
-    }
-    body.update(overrides)
-    return body
+    return coupon_template(**{"budget": 10, "per_buyer_limit": 2, **overrides})
 
 
 def _claim(world: World, template: dict[str, Any]) -> str:

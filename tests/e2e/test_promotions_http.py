@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from .conftest import World, assert_problem
+from .conftest import World, assert_problem, coupon_template
 
 
 def _window(days: int = 1) -> dict[str, str]:
@@ -14,22 +13,6 @@ def _window(days: int = 1) -> dict[str, str]:
         "starts_at": (now - timedelta(days=days)).isoformat(),
         "ends_at": (now + timedelta(days=days)).isoformat(),
     }
-
-
-def _template(**overrides: Any) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    body: dict[str, Any] = {
-        "name": "¥10 off ¥100",
-        "kind": "fixed_amount",
-        "params": {"value": 1000, "threshold": 10000},
-        "claim_from": (now - timedelta(days=1)).isoformat(),
-        "claim_until": (now + timedelta(days=1)).isoformat(),
-        "budget": 2,
-        "per_buyer_limit": 1,
-        "valid_days": 7,
-    }
-    body.update(overrides)
-    return body
 
 
 def test_merchants_manage_promotions_of_any_kind(world: World) -> None:
@@ -113,13 +96,15 @@ def test_operators_manage_platform_promotions(world: World) -> None:
 def test_coupon_templates_claims_and_held_coupons(world: World) -> None:
     merchant, shop = world.merchants[0], world.shop_ids[0]
     base = f"/merchant/shops/{shop}/coupon-templates"
-    template = merchant.ok("POST", base, 201, json=_template())
+    template = merchant.ok("POST", base, 201, json=coupon_template())
     assert (template["issued"], template["remaining"], template["status"]) == (0, 2, "active")
     platform = world.operator.ok(
         "POST",
         "/admin/coupon-templates",
         201,
-        json=_template(name="平台券", kind="percent_off", params={"off_bp": 1000, "cap": 2000}, budget=5),
+        json=coupon_template(
+            name="平台券", kind="percent_off", params={"off_bp": 1000, "cap": 2000}, budget=5
+        ),
     )
     assert platform["funder"] == "platform"
 

@@ -58,6 +58,27 @@ def level(m: Marketplace, sku_id: str) -> StockLevel:
         return uow.stock.get_many([sku_id])[sku_id]
 
 
+def register_buyers(m: Marketplace, clock: FrozenClock, prefix: str, count: int) -> list[tuple[Actor, str]]:
+    """``count`` buyers with an address each, registered from 8 threads. Their passwords are
+    hashed with argon2 at its lowest cost: set-up, not what is under test."""
+    identity = IdentityService(
+        m.container.uow(),
+        clock,
+        Argon2PasswordHasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)),
+    )
+
+    def new_buyer(n: int) -> tuple[Actor, str]:
+        email = f"{prefix}{n}@buyers.test"
+        actor = m.actor_for(identity.register(email, "correct-horse-battery", f"{prefix}{n}").id)
+        address = m.identity.add_address(
+            actor, f"{prefix}{n}", "13900000000", "Zhejiang", "Hangzhou", "Xihu", "1 Rd"
+        )
+        return actor, address.id
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(new_buyer, range(count)))
+
+
 def run_all(jobs: list[Callable[[], str]]) -> list[str]:
     barrier = threading.Barrier(len(jobs))
     outcomes: list[str] = []
@@ -101,22 +122,7 @@ def test_three_hundred_buyers_for_thirty_units_make_exactly_thirty_orders(
         starts_at=now,
         ends_at=now + timedelta(hours=1),
     )
-    # Buyers' passwords hashed with argon2 at its lowest cost: set-up, not what is under test.
-    identity = IdentityService(
-        m.container.uow(),
-        clock,
-        Argon2PasswordHasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)),
-    )
-
-    def new_buyer(n: int) -> tuple[Actor, str]:
-        actor = m.actor_for(identity.register(f"flash{n}@buyers.test", "correct-horse-battery", f"b{n}").id)
-        address = m.identity.add_address(
-            actor, f"b{n}", "13900000000", "Zhejiang", "Hangzhou", "Xihu", "1 Rd"
-        )
-        return actor, address.id
-
-    with ThreadPoolExecutor(8) as pool:
-        buyers = list(pool.map(new_buyer, range(BUYERS)))
+    buyers = register_buyers(m, clock, "flash", BUYERS)
     placed: list[CheckoutResult] = []
     placed_lock = threading.Lock()
 
@@ -216,24 +222,8 @@ def test_returns_workers_cancels_and_new_buyers_racing_keep_quota_and_ledger_exa
         starts_at=now,
         ends_at=now + timedelta(hours=1),
     )
-    identity = IdentityService(
-        m.container.uow(),
-        clock,
-        Argon2PasswordHasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)),
-    )
-
-    def new_buyer(n: int) -> tuple[Actor, str]:
-        actor = m.actor_for(identity.register(f"racer{n}@buyers.test", "correct-horse-battery", f"r{n}").id)
-        address = m.identity.add_address(
-            actor, f"r{n}", "13900000000", "Zhejiang", "Hangzhou", "Xihu", "1 Rd"
-        )
-        return actor, address.id
-
-    with ThreadPoolExecutor(8) as pool:
-        first, second = (
-            list(pool.map(new_buyer, range(quota))),
-            list(pool.map(new_buyer, range(quota, 2 * quota))),
-        )
+    everyone = register_buyers(m, clock, "racer", 2 * quota)
+    first, second = everyone[:quota], everyone[quota:]
     placed = [m.checkout.checkout(a, addr, "sandbox", [ItemRequest(sku, 1)]) for a, addr in first]
     for result in placed[:5]:
         buyer = m.actor_for(result.checkout.buyer_id)
