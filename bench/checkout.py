@@ -9,7 +9,7 @@ round trips as the driver allows: psycopg pipeline mode on PostgreSQL, one ``sql
 per thread on SQLite. It reads nothing (prices, promotions, the risk checks are taken as known),
 so it is the upper bound of what any implementation could do on this machine.
 
-    .venv/bin/python -m bench.checkout [--quick] [--workers 1,4,16] [--seconds 8]
+    .venv/bin/python -m bench.checkout [--quick] [--workers 1,4,16] [--seconds 8] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from marketcore.application.ordering.checkout import CheckoutResult
 from marketcore.application.shared.ids import new_id
 
 WORKERS = (1, 4, 16)
+ROUNDS = 4
 
 
 class OutOfStock(Exception):
@@ -217,7 +218,9 @@ def bench_backend(
     workers: tuple[int, ...],
     seconds: float,
     processes: int = 1,
+    rounds: int = 1,
 ) -> list[list[object]]:
+    """Each side runs ``seconds`` per cell, split into ``rounds`` alternating runs."""
     world = Seeded(url, max(workers))
     try:
         buyer, address_id = world.buyers[0]
@@ -228,17 +231,25 @@ def bench_backend(
         rows: list[list[object]] = []
         engine = world.market.container.engine()
 
+        per_run = seconds / rounds
+
         def run(n: int, make: Callable[[int], Callable[[], None]]) -> tuple[int, int]:
             if processes == 1:
-                return run_threads(n, make, seconds)
-            return run_processes(n, min(processes, n), make, seconds, lambda: engine.dispose(close=False))
+                return run_threads(n, make, per_run)
+            return run_processes(n, min(processes, n), make, per_run, lambda: engine.dispose(close=False))
 
         for n in workers:
-            ours, failed = run(n, _marketcore_worker(world))
-            opened: list[Any] = []
-            theirs, baseline_failed = run(n, _baseline_worker(world, templates, open_baseline, opened))
-            for baseline in opened:
-                baseline.close()
+            # Alternating short runs, so a machine that speeds up or slows down during the cell
+            # (a shared host's does, by a third) weighs on both sides alike.
+            ours = theirs = failed = baseline_failed = 0
+            for _ in range(rounds):
+                done, fails = run(n, _marketcore_worker(world))
+                ours, failed = ours + done, failed + fails
+                opened: list[Any] = []
+                done, fails = run(n, _baseline_worker(world, templates, open_baseline, opened))
+                theirs, baseline_failed = theirs + done, baseline_failed + fails
+                for baseline in opened:
+                    baseline.close()
             mc, base = ours / seconds, theirs / seconds
             rows.append([name, n, f"{mc:,.0f}", f"{base:,.0f}", f"{mc / base:.0%}" if base else "-"])
             if failed or baseline_failed:
@@ -255,11 +266,13 @@ def run(
     workers: tuple[int, ...] = WORKERS,
     seconds: float | None = None,
     processes: int = 1,
+    rounds: int = ROUNDS,
 ) -> None:
     seconds = seconds or (2.0 if quick else 8.0)
     spread = f"threads over {processes} processes" if processes > 1 else "threads in one process"
     print(
-        f"## Checkouts per second ({seconds:g} s per cell; 3 lines, 2 shops, 满减 active; {spread})\n",
+        f"## Checkouts per second ({seconds:g} s per side and cell in {rounds} alternating runs;"
+        f" 3 lines, 2 shops, 满减 active; {spread})\n",
         flush=True,
     )
     rows: list[list[object]] = []
@@ -272,11 +285,18 @@ def run(
             workers,
             seconds,
             processes,
+            rounds,
         )
     with postgres_schema() as url:
         if url is not None:
             rows += bench_backend(
-                "postgresql", url, lambda t, b: PostgresBaseline(url, t, b), workers, seconds, processes
+                "postgresql",
+                url,
+                lambda t, b: PostgresBaseline(url, t, b),
+                workers,
+                seconds,
+                processes,
+                rounds,
             )
     print()
     print_table(["backend", "workers", "marketcore /s", "baseline /s", "ratio"], [r[:5] for r in rows])
@@ -298,12 +318,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--processes", type=int, default=1, help="spread the threads over this many forked processes"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=ROUNDS, help="alternating runs per side and cell, sharing its seconds"
+    )
     args = parser.parse_args(argv)
     run(
         quick=args.quick,
         workers=tuple(int(w) for w in args.workers.split(",")),
         seconds=args.seconds,
         processes=args.processes,
+        rounds=args.rounds,
     )
 
 

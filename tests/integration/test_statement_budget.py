@@ -29,22 +29,22 @@ BUDGETS: dict[str, dict[str, int]] = {
     # (3 statements; none without coupons). "flash-sale checkout": the sale read locked, its two
     # counters, the quota moved from the sale's reservation (5 more; none without a sale's SKU).
     "sqlite": {
-        "checkout": 15,
+        "checkout": 14,
         "pay": 27,
         "ship": 5,
         "product detail": 4,
-        "checkout with coupons": 18,
+        "checkout with coupons": 17,
         "pay with coupons": 30,
-        "flash-sale checkout": 20,
+        "flash-sale checkout": 19,
     },
     "postgresql": {
-        "checkout": 7,
+        "checkout": 6,
         "pay": 19,
         "ship": 3,
         "product detail": 3,
-        "checkout with coupons": 10,
+        "checkout with coupons": 9,
         "pay with coupons": 22,
-        "flash-sale checkout": 12,
+        "flash-sale checkout": 11,
     },
 }
 

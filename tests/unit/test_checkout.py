@@ -6,6 +6,7 @@ from marketcore import Marketplace
 from marketcore.application.ordering.checkout import ItemRequest, SkuUnavailable
 from marketcore.domain.inventory.stock import InsufficientStock
 from marketcore.domain.ordering.orders import OrderStatus
+from marketcore.domain.risk.rules import RiskBlocked
 from marketcore.domain.shared.errors import IdempotencyConflict, InvalidInput
 from marketcore.domain.shared.money import Money
 from marketcore.testing.scenarios import a_marketplace_with
@@ -68,6 +69,34 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_checkout(market
         m.checkout.checkout(
             s.buyer, s.address_id, "sandbox", [ItemRequest(s.shops[0].sku_ids[0], 2)], idempotency_key="k-1"
         )
+
+
+def test_a_retry_replays_the_first_checkout_even_once_its_stock_is_gone(marketplace: Marketplace) -> None:
+    # The first attempt does not read the key (its unique key catches a repeat): a retry that
+    # would now fail must still get the first result, not the failure.
+    s = a_marketplace_with(marketplace, shops=1, stock=2)
+    m, items = marketplace, [ItemRequest(s.shops[0].sku_ids[0], 2)]
+    first = m.checkout.checkout(s.buyer, s.address_id, "sandbox", items, idempotency_key="k-2")
+    again = m.checkout.checkout(s.buyer, s.address_id, "sandbox", items, idempotency_key="k-2")
+    assert again.checkout.id == first.checkout.id
+    assert stock_of(m, s.shops[0].product_ids[0], s.shops[0].sku_ids[0]) == (2, 2)
+    with pytest.raises(InsufficientStock):
+        m.checkout.checkout(s.buyer, s.address_id, "sandbox", items, idempotency_key="k-3")
+    with pytest.raises(IdempotencyConflict):
+        m.checkout.checkout(
+            s.buyer, s.address_id, "sandbox", [ItemRequest(s.shops[0].sku_ids[0], 1)], idempotency_key="k-2"
+        )
+
+
+def test_a_retry_replays_the_first_checkout_after_the_buyer_is_blacklisted(marketplace: Marketplace) -> None:
+    s = a_marketplace_with(marketplace, shops=1)
+    m, items = marketplace, [ItemRequest(s.shops[0].sku_ids[0], 1)]
+    first = m.checkout.checkout(s.buyer, s.address_id, "sandbox", items, idempotency_key="k-4")
+    m.risk.blacklist(s.operator, "user", str(s.buyer.user_id), "chargebacks")
+    again = m.checkout.checkout(s.buyer, s.address_id, "sandbox", items, idempotency_key="k-4")
+    assert again.checkout.id == first.checkout.id
+    with pytest.raises(RiskBlocked):
+        m.checkout.checkout(s.buyer, s.address_id, "sandbox", items, idempotency_key="k-5")
 
 
 def test_cash_on_delivery_orders_await_shipment_unpaid(marketplace: Marketplace) -> None:

@@ -184,3 +184,23 @@ def test_params_readers_name_the_field() -> None:
     with pytest.raises(InvalidInput) as error:
         read_int({"buy": True}, "buy", 2, 10)
     assert error.value.field == "buy"
+
+
+@pytest.mark.parametrize("kind", BUILT_IN_KINDS, ids=lambda k: k.code)
+def test_built_in_rules_are_frozen_so_storage_may_share_one_decoded_rule(kind: type[object]) -> None:
+    # PromotionSpec hands the same decoded built-in rule to every load of the same params.
+    rule = object.__new__(kind)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        rule.anything = 1  # type: ignore[attr-defined]
+
+
+def test_stored_promotions_decode_each_params_once_and_new_params_anew() -> None:
+    from marketcore.adapters.repositories import PROMOTIONS
+
+    rule = FullReductionRule((Tier(Money(20_000), Money(3_000)),))
+    stored = {"kind": rule.code, "params": rule.to_params()}
+    assert PROMOTIONS._rule(stored["kind"], stored["params"]) is PROMOTIONS._rule(
+        stored["kind"], dict(stored["params"])
+    )
+    other = FullReductionRule((Tier(Money(20_000), Money(4_000)),))
+    assert PROMOTIONS._rule(other.code, other.to_params()) == other

@@ -26,6 +26,7 @@ def test_keyword_arguments_override_the_environment() -> None:
         ({"MARKETCORE_DATABASE_URL": "mysql://x"}, "MARKETCORE_DATABASE_URL"),
         ({"MARKETCORE_ENVIRONMENT": "production"}, "MARKETCORE_SECRET_KEY"),
         ({"MARKETCORE_MIGRATE_ON_START": "perhaps"}, "MARKETCORE_MIGRATE_ON_START"),
+        ({"MARKETCORE_DATABASE_WRITERS": "-1"}, "MARKETCORE_DATABASE_WRITERS"),
     ],
 )
 def test_a_bad_setting_is_refused_naming_its_variable(env: dict[str, str], key: str) -> None:

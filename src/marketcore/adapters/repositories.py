@@ -51,9 +51,9 @@ from marketcore.domain.payments.inbox import InboxMessage
 from marketcore.domain.payments.payments import Payment
 from marketcore.domain.promotions.coupons import Coupon, CouponStatus, CouponTemplate, TemplateStatus
 from marketcore.domain.promotions.flash_sales import FlashSale, FlashSaleStatus
-from marketcore.domain.promotions.kinds import default_rule_kinds
+from marketcore.domain.promotions.kinds import BUILT_IN_KINDS, default_rule_kinds
 from marketcore.domain.promotions.promotions import FullReduction, Promotion
-from marketcore.domain.promotions.rules import RuleKinds
+from marketcore.domain.promotions.rules import RuleKind, RuleKinds
 from marketcore.domain.promotions.scope import EVERYTHING, Scope
 from marketcore.domain.reviews.reviews import Review
 from marketcore.domain.risk.rules import BlacklistEntry, EventKind, RiskRecord
@@ -126,6 +126,23 @@ class PromotionSpec(DocumentSpec[Promotion]):
     """
 
     kinds: RuleKinds = attrs.field(factory=default_rule_kinds, kw_only=True)
+    # Built-in rules are frozen values: one decoded object serves every load of the same params
+    # (checkout loads its shops' promotions every time). Integrators' kinds are decoded each time.
+    _rules: dict[tuple[str, bytes], RuleKind] = attrs.field(
+        factory=dict, init=False, eq=False, hash=False, repr=False
+    )
+
+    def _rule(self, code: str, params: Any) -> RuleKind:
+        if self.kinds.get(code) not in BUILT_IN_KINDS:
+            return self.kinds.decode(code, params)
+        key = (code, msgspec.json.encode(params))
+        rule = self._rules.get(key)
+        if rule is None:
+            rule = self.kinds.decode(code, params)
+            if len(self._rules) >= 1000:
+                self._rules.clear()
+            self._rules[key] = rule
+        return rule
 
     def encode(self, aggregate: Promotion) -> dict[str, Any]:
         p = aggregate
@@ -154,7 +171,7 @@ class PromotionSpec(DocumentSpec[Promotion]):
                 data["id"],
                 name=data["name"],
                 shop_id=data["shop_id"],
-                rule=self.kinds.decode(rule["kind"], rule["params"]),
+                rule=self._rule(rule["kind"], rule["params"]),
                 starts_at=msgspec.convert(data["starts_at"], datetime | None),
                 ends_at=msgspec.convert(data["ends_at"], datetime | None),
                 scope=msgspec.convert(data["scope"], Scope) if data.get("scope") else EVERYTHING,

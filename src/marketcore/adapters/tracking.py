@@ -29,10 +29,11 @@ class Snapshot:
     keys: frozenset[str]
 
     @classmethod
-    def of(cls, spec: DocumentSpec[Any], aggregate: Aggregate) -> Snapshot:
+    def of(cls, spec: DocumentSpec[Any], aggregate: Aggregate, data: Document | None = None) -> Snapshot:
+        """``data``: the aggregate's body, when the caller has just encoded it."""
         extracted = spec.extract(aggregate)
         return cls(
-            data=spec.encode(aggregate),
+            data=spec.encode(aggregate) if data is None else data,
             columns={column.name: extracted.get(column.name) for column in spec.columns},
             keys=frozenset(spec.keys(aggregate)),
         )
@@ -113,13 +114,24 @@ class Tracker:
         return [tracked.aggregate for tracked in self._items.values()]
 
     def pending(self) -> list[Write]:
-        """Changed or new documents, in (kind, id) order so concurrent writers lock rows alike."""
+        """Changed or new documents, in (kind, id) order so concurrent writers lock rows alike.
+
+        An unchanged body means an unchanged document: columns and keys are computed from the
+        same stored fields, so they are compared (and computed) only when the body changed."""
         writes = []
         for key in sorted(self._items):
             tracked = self._items[key]
-            snapshot = Snapshot.of(tracked.spec, tracked.aggregate)
-            if snapshot != tracked.stored:
-                writes.append(Write(tracked, snapshot))
+            stored = tracked.stored
+            if stored is not None:
+                data = tracked.spec.encode(tracked.aggregate)
+                if data == stored.data:
+                    continue
+                snapshot = Snapshot.of(tracked.spec, tracked.aggregate, data)
+                if snapshot == stored:
+                    continue
+            else:
+                snapshot = Snapshot.of(tracked.spec, tracked.aggregate)
+            writes.append(Write(tracked, snapshot))
         return writes
 
 

@@ -122,6 +122,7 @@ def make_engine(settings: Settings) -> Engine | None:
         settings.database_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
+        writers=settings.database_writers,
     )
 
 

@@ -62,6 +62,8 @@ class Settings:
     database_url: str = "sqlite:///marketcore.db"
     database_pool_size: int = 10  # connections per process; PostgreSQL's max_connections bounds the sum
     database_max_overflow: int = 20
+    # Writing transactions at once per process on PostgreSQL (others wait their turn); 0: two per core.
+    database_writers: int = 0
     environment: str = "development"  # or "production"
     secret_key: str = DEV_SECRET  # signs access tokens
     token_ttl_seconds: int = 86_400
@@ -113,7 +115,7 @@ class Settings:
             if not url.startswith(("sqlite", "postgresql", "postgres", "memory")):
                 raise InvalidSettings("database_url", "use sqlite:///FILE, postgresql://... or memory://")
             values["database_url"] = url
-        for key, low in (("database_pool_size", 1), ("database_max_overflow", 0)):
+        for key, low in (("database_pool_size", 1), ("database_max_overflow", 0), ("database_writers", 0)):
             if key in raw:
                 values[key] = _int(key, raw[key], low, 1000)
         environment = str(raw.get("environment", "development"))

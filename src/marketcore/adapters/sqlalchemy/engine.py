@@ -10,6 +10,8 @@ PostgreSQL: psycopg 3, whatever scheme spelling the URL uses.
 from __future__ import annotations
 
 import itertools
+import os
+import threading
 import time
 import weakref
 from typing import Any
@@ -34,9 +36,56 @@ def normalize_url(url: str | URL) -> URL:
     return parsed
 
 
+def default_writers() -> int:
+    """Writing transactions a process runs at once on PostgreSQL unless configured: two per core.
+    Python runs one thread at a time; with the database a sub-millisecond round trip away, two
+    transactions per core keep the process and the server busy, and more threads in flight only
+    queue for the interpreter at every round trip (measured in docs/performance.md)."""
+    return 2 * (os.cpu_count() or 1)
+
+
+class WriterGate:
+    """At most ``size`` writing units of work of this process at once; the others wait here,
+    holding no connection and no lock. Reentrant per thread, so a writer that opens another
+    unit of work inside its own never waits for itself."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._slots = threading.Semaphore(size)
+        self._depth = threading.local()
+
+    def acquire(self) -> None:
+        depth = getattr(self._depth, "n", 0)
+        if depth == 0:
+            self._slots.acquire()
+        self._depth.n = depth + 1
+
+    def release(self) -> None:
+        self._depth.n -= 1
+        if self._depth.n == 0:
+            self._slots.release()
+
+
+_gates: weakref.WeakKeyDictionary[Engine, WriterGate] = weakref.WeakKeyDictionary()
+_gates_guard = threading.Lock()
+
+
+def writer_gate(engine: Engine) -> WriterGate:
+    """The engine's gate: one writer at a time on SQLite (it has one write lock, and threads
+    queueing here start the moment the previous writer ends instead of polling SQLite's busy
+    timeout), ``writers`` on PostgreSQL (``create_engine_for``)."""
+    with _gates_guard:
+        gate = _gates.get(engine)
+        if gate is None:
+            size = 1 if engine.dialect.name == "sqlite" else default_writers()
+            gate = _gates.setdefault(engine, WriterGate(size))
+        return gate
+
+
 def create_engine_for(
-    url: str | URL, *, pool_size: int = 10, max_overflow: int = 20, echo: bool = False
+    url: str | URL, *, pool_size: int = 10, max_overflow: int = 20, writers: int = 0, echo: bool = False
 ) -> Engine:
+    """``writers``: PostgreSQL writing transactions at once per process (0: ``default_writers``)."""
     parsed = normalize_url(url)
     common: dict[str, Any] = {
         "echo": echo,
@@ -47,6 +96,8 @@ def create_engine_for(
     if backend == "postgresql":
         engine = create_engine(parsed, pool_size=pool_size, max_overflow=max_overflow, **common)
         _ping_when_idle(engine)
+        with _gates_guard:
+            _gates[engine] = WriterGate(writers or default_writers())
         return engine
     if backend == "sqlite":
         return _sqlite_engine(parsed, pool_size, max_overflow, common)

@@ -81,14 +81,20 @@ def _insert_movements(dialect: str) -> str:
 _RETURNING = "RETURNING sku_id, shop_id, on_hand, reserved"
 
 
-def _reserve_one(dialect: str) -> str:
-    """PostgreSQL: one UPDATE per SKU, sent as one pipelined executemany so the rows are locked
-    in the order given (SKU order), which a single ``UPDATE ... FROM`` would not promise."""
-    sku, quantity = placeholder(dialect, "sku"), placeholder(dialect, "quantity")
-    return (
-        f"UPDATE stock_levels SET reserved = reserved + {quantity}, version = version + 1 "
-        f"WHERE sku_id = {sku} AND on_hand - reserved >= {quantity} {_RETURNING}"
-    )
+# PostgreSQL: one statement for all the SKUs. ``locked`` takes the rows' locks in SKU order (so
+# concurrent checkouts wait on each other instead of deadlocking); the uncounted ``count(*)``
+# makes it an InitPlan that runs to the end before the UPDATE touches its first row.
+_RESERVE_PG = (
+    "WITH wanted AS (SELECT * FROM unnest(%(skus)s::text[], %(quantities)s::integer[]) AS w(sku, quantity)),"
+    " locked AS MATERIALIZED (SELECT sku_id FROM stock_levels WHERE sku_id = ANY(%(skus)s::text[])"
+    " ORDER BY sku_id FOR UPDATE)"
+    " UPDATE stock_levels SET reserved = stock_levels.reserved + wanted.quantity,"
+    " version = stock_levels.version + 1 FROM wanted"
+    " WHERE stock_levels.sku_id = wanted.sku"
+    " AND stock_levels.on_hand - stock_levels.reserved >= wanted.quantity"
+    " AND (SELECT count(*) FROM locked) >= 0"
+    " RETURNING stock_levels.sku_id, stock_levels.shop_id, stock_levels.on_hand, stock_levels.reserved"
+)
 
 
 def _reserve_all(count: int) -> str:
@@ -161,15 +167,8 @@ class SqlAlchemyStockLedger:
         if not wanted:
             return {}
         if self._sql.postgres:
-            text = self._sql.text("reserve_one", lambda: _reserve_one("postgresql"))
-            cursor = self._sql.execute_many(
-                text, [{"sku": sku, "quantity": quantity} for sku, quantity in wanted], returning=True
-            )
-            rows = []
-            while True:
-                rows += cursor.fetchall()
-                if not cursor.nextset():
-                    break
+            arrays = {"skus": [sku for sku, _ in wanted], "quantities": [q for _, q in wanted]}
+            rows = self._sql.execute(_RESERVE_PG, arrays).fetchall()
         else:
             text = self._sql.text(("reserve_all", len(wanted)), lambda: _reserve_all(len(wanted)))
             params: dict[str, Any] = {}

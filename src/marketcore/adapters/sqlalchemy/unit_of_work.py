@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import weakref
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
@@ -14,7 +12,7 @@ from marketcore.adapters.counters import CounterStore
 from marketcore.adapters.documents import DocumentStore
 from marketcore.adapters.sqlalchemy.counters import SqlAlchemyCounterStore
 from marketcore.adapters.sqlalchemy.document_cache import cache_for
-from marketcore.adapters.sqlalchemy.engine import checkpoint_due
+from marketcore.adapters.sqlalchemy.engine import checkpoint_due, writer_gate
 from marketcore.adapters.sqlalchemy.outbox import SqlAlchemyOutbox
 from marketcore.adapters.sqlalchemy.raw import Batch, RawSql
 from marketcore.adapters.sqlalchemy.stock import SqlAlchemyStockLedger
@@ -25,19 +23,6 @@ from marketcore.domain.shared.errors import AlreadyExists, ConcurrencyConflict
 
 # PostgreSQL: serialization_failure, deadlock_detected. Both mean "retry", like a stale version.
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
-
-# SQLite lets one writer in at a time and makes the others poll, sleeping up to 100 ms between
-# tries. Threads of one process queue on a lock instead, so the next one starts the moment the
-# previous transaction ends; other processes still meet SQLite's own busy timeout.
-_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
-_sqlite_writers_guard = threading.Lock()
-
-
-def _writer_lock(engine: Engine) -> threading.RLock | None:
-    if engine.dialect.name != "sqlite":
-        return None
-    with _sqlite_writers_guard:
-        return _sqlite_writers.setdefault(engine, threading.RLock())
 
 
 class SqlAlchemyUnitOfWork(StoreUnitOfWork):
@@ -54,7 +39,7 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         self.engine = engine
         self.read_only = read_only
         self.cached = cached and not read_only
-        self._writer = None if read_only else _writer_lock(engine)
+        self._writer = None if read_only else writer_gate(engine)
         self._connection: Connection | None = None
         self._ledger: SqlAlchemyStockLedger | None = None
         self._sql: RawSql | None = None
@@ -165,7 +150,12 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
                 connection.close()
                 if self._writer is not None:
                     self._writer.release()
-        if commit and self._writer is not None and checkpoint_due(self.engine):
+        if (
+            commit
+            and self._writer is not None
+            and self.engine.dialect.name == "sqlite"
+            and checkpoint_due(self.engine)
+        ):
             checkpointer = self.engine.raw_connection()  # no BEGIN: the next writer is at work
             try:
                 cursor = checkpointer.cursor()

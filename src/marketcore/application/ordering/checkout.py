@@ -60,6 +60,7 @@ from marketcore.domain.shared.errors import (
     Conflict,
     IdempotencyConflict,
     InvalidInput,
+    MarketcoreError,
     NotFound,
 )
 from marketcore.domain.shared.money import Money
@@ -179,19 +180,44 @@ class CheckoutService(Service[OrderingUnitOfWork]):
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= 100:
             raise InvalidInput("Idempotency-Key", "must be 1 to 100 characters")
         for attempt in range(1, ATTEMPTS + 1):
+            # The first attempt takes the key to be new and lets its unique key (claimed at
+            # commit) catch a repeat, saving a read; a later attempt looks for the first result.
+            replay_first = attempt > 1
             try:
                 return self._place(
-                    buyer_id, address_id, gateway, items, coupon_ids, idempotency_key, fingerprint
+                    buyer_id,
+                    address_id,
+                    gateway,
+                    items,
+                    coupon_ids,
+                    idempotency_key,
+                    fingerprint,
+                    replay_first,
                 )
             except AlreadyExists:
-                # A racing request with the same key committed first: the next attempt replays it.
+                # The key was taken (a retry, or a racing request): the next attempt replays it.
                 if idempotency_key is None or attempt == ATTEMPTS:
                     raise
             except ConcurrencyConflict:
                 # Lost a race on a row (PostgreSQL deadlock victim): nothing was written; go again.
                 if attempt == ATTEMPTS:
                     raise
+            except MarketcoreError:
+                # A retry of a checkout that succeeded may now fail (stock gone, buyer blocked):
+                # it gets the first result, as it would have with the read done first.
+                earlier = (
+                    None
+                    if idempotency_key is None or replay_first
+                    else self._earlier(buyer_id, idempotency_key, fingerprint)
+                )
+                if earlier is None:
+                    raise
+                return earlier
         raise AssertionError("unreachable")
+
+    def _earlier(self, buyer_id: str, key: str, fingerprint: str) -> CheckoutResult | None:
+        with self._reader() as uow:
+            return self._replay(uow, buyer_id, key, fingerprint)
 
     @staticmethod
     def _replay(uow: OrderingUnitOfWork, buyer_id: str, key: str, fingerprint: str) -> CheckoutResult | None:
@@ -212,10 +238,11 @@ class CheckoutService(Service[OrderingUnitOfWork]):
         coupon_ids: Sequence[str],
         idempotency_key: str | None,
         fingerprint: str,
+        replay_first: bool,
     ) -> CheckoutResult:
         now = self._clock.now()
         with self._uow(cached=True) as uow:  # a stale cached shop or product: retried below
-            if idempotency_key is not None:
+            if idempotency_key is not None and replay_first:
                 earlier = self._replay(uow, buyer_id, idempotency_key, fingerprint)
                 if earlier is not None:
                     return earlier
@@ -237,6 +264,10 @@ class CheckoutService(Service[OrderingUnitOfWork]):
                 ),
             )
             if decision.verdict is Verdict.BLOCK:
+                if idempotency_key is not None and not replay_first:
+                    earlier = self._replay(uow, buyer_id, idempotency_key, fingerprint)
+                    if earlier is not None:  # a retry of a checkout placed before the block
+                        return earlier
                 uow.commit()  # keep the risk record: operators and velocity rules need it
                 raise RiskBlocked()
             checkout_id = new_id()
