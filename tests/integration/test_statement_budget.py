@@ -38,13 +38,13 @@ BUDGETS: dict[str, dict[str, int]] = {
         "flash-sale checkout": 19,
     },
     "postgresql": {
-        "checkout": 6,
+        "checkout": 4,
         "pay": 19,
         "ship": 3,
         "product detail": 3,
-        "checkout with coupons": 9,
+        "checkout with coupons": 7,
         "pay with coupons": 22,
-        "flash-sale checkout": 11,
+        "flash-sale checkout": 9,
     },
 }
 

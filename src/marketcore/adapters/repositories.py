@@ -203,7 +203,9 @@ _PROMOTION_COLUMNS = (
 @functools.cache
 def promotion_spec(kinds: RuleKinds) -> PromotionSpec:
     """The promotions spec decoding through ``kinds`` (one per registry)."""
-    return PromotionSpec("promotions", Promotion, _PROMOTION_COLUMNS, _promotion_columns, kinds=kinds)
+    return PromotionSpec(
+        "promotions", Promotion, _PROMOTION_COLUMNS, _promotion_columns, collection_cached=True, kinds=kinds
+    )
 
 
 DEFAULT_RULE_KINDS = default_rule_kinds()  # for units of work bootstrap did not give a registry
@@ -333,7 +335,7 @@ REVIEWS = DocumentSpec(
     extract=lambda r: {"product_id": r.product_id, "shop_id": r.shop_id, "rating": r.rating},
     keys=lambda r: [f"review-line:{r.order_line_id}"],
 )
-BLACKLIST = DocumentSpec("blacklist", BlacklistEntry)
+BLACKLIST = DocumentSpec("blacklist", BlacklistEntry, collection_cached=True)
 RISK_RECORDS = DocumentSpec(
     "risk_records",
     RiskRecord,
@@ -483,10 +485,12 @@ class PromotionRepository(DocumentRepository[Promotion]):
         return self._active([*sorted(set(shop_ids)), PLATFORM], at)
 
     def _active(self, owners: list[str], at: datetime) -> list[Promotion]:
-        """Not ended by the columns; started and enabled checked on the documents."""
+        """Not ended by the start of the minute by the columns (one query a minute, so its
+        result can be cached); started, enabled and not ended checked on the documents."""
         if not owners:
             return []
-        candidates = self._find([In("owner", owners), Between("ends_at", _millis(at) + 1, None)])
+        minute = _millis(at) // 60_000 * 60_000
+        candidates = self._find([In("owner", owners), Between("ends_at", minute + 1, None)])
         return [p for p in candidates if p.is_active(at)]
 
 

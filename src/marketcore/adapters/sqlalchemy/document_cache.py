@@ -1,4 +1,6 @@
-"""A per-process cache of rarely-changing documents (``DocumentSpec.cacheable``: shops, products).
+"""A per-process cache of rarely-changing documents (``DocumentSpec.cacheable``: shops, products)
+and of query results over rarely-changing kinds (``DocumentSpec.collection_cached``: promotions,
+the blacklist), each tagged with the kind's collection version it was read at.
 
 Units of work opened with ``cached=True`` (writers that retry on a conflict, i.e. checkout) on
 PostgreSQL read these from here instead of the database, and their
@@ -8,7 +10,8 @@ use case is retried and the entry is gone. So the cache saves round trips withou
 commit rest on a document that has changed. Entries go when this process writes them, when a
 check finds them stale, when a unit of work that used them fails (its error may come from a
 stale entry), and after ``MAX_AGE`` seconds. Read-only units of work never use it: nothing would
-check what they read.
+check what they read. Query results go when this process writes their kind, when a commit
+finds their collection version stale, and after ``MAX_AGE`` too.
 """
 
 from __future__ import annotations
@@ -35,10 +38,45 @@ class Entry:
     at: float
 
 
+@attrs.frozen
+class Row:
+    ident: str
+    version: int
+    body: bytes
+    snapshot: Snapshot
+
+
+@attrs.frozen
+class Rows:
+    """A query's rows, or (``ids``) every id of the kind, at one version of its collection."""
+
+    collection_version: int
+    rows: tuple[Row, ...] = ()
+    ids: frozenset[str] = frozenset()
+    at: float = attrs.field(factory=time.monotonic)
+
+
 class DocumentCache:
     def __init__(self) -> None:
         self._entries: dict[tuple[str, str], Entry] = {}
         self._key_ids: dict[tuple[str, str], str] = {}
+        self._queries: dict[str, dict[Any, Rows]] = {}  # kind -> query (text and values) -> rows
+
+    def query(self, kind: str, key: Any) -> Rows | None:
+        rows = self._queries.get(kind, {}).get(key)
+        if rows is None or time.monotonic() - rows.at > MAX_AGE:
+            return None
+        return rows
+
+    def put_query(self, kind: str, key: Any, rows: Rows) -> None:
+        queries = self._queries.setdefault(kind, {})
+        if len(queries) >= MAX_ENTRIES:
+            queries.clear()
+        queries[key] = rows
+
+    def evict_kind(self, kind: str) -> None:
+        """Forget every query result over ``kind`` (it was written, or found stale)."""
+        self._queries.pop(kind, None)
 
     def get(self, kind: str, ident: str) -> Entry | None:
         entry = self._entries.get((kind, ident))

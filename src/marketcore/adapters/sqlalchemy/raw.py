@@ -60,7 +60,7 @@ def pg_type(column: Any) -> str:
 
 @attrs.define
 class _Part:
-    kind: str  # "insert", "update" or "check"
+    kind: str  # "insert", "update", "check" or "bump"
     table: str
     columns: tuple[tuple[str, str], ...]  # (name, PostgreSQL type) of the rows' fields
     rows: list[dict[str, Any]]
@@ -93,6 +93,10 @@ class Batch:
         the cache); counted like an update."""
         self.parts.append(_Part("check", table, (("id", "text"), ("version", "integer")), versions, message))
 
+    def bump(self, table: str, ids: list[str]) -> None:
+        """``version = version + 1`` for each row of ``ids`` (collection versions); not counted."""
+        self.parts.append(_Part("bump", table, (("id", "text"),), [{"id": ident} for ident in ids]))
+
     def run(self, sql: RawSql) -> list[str]:
         """Executes the batch; returns the messages of updates and checks that did not match."""
         if not self.parts:
@@ -101,7 +105,7 @@ class Batch:
         text = sql.text(("batch", tuple((p.kind, p.table, p.columns) for p in parts)), lambda: _batch(parts))
         params = {f"b{i}": msgspec.json.encode(part.rows).decode() for i, part in enumerate(parts)}
         row = sql.execute(text, params).fetchone()
-        counted = [part for part in parts if part.kind != "insert"]
+        counted = [part for part in parts if part.kind in ("update", "check")]
         return [part.message for part, count in zip(counted, row, strict=False) if count != len(part.rows)]
 
 
@@ -115,6 +119,11 @@ def _batch(parts: Sequence[_Part]) -> str:
         if part.kind == "insert":
             columns = ", ".join(names)
             ctes.append(f"w{i} AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM {source})")
+        elif part.kind == "bump":
+            on = f'{table}."id" = r."id"'
+            ctes.append(
+                f'w{i} AS (UPDATE {table} SET "version" = {table}."version" + 1 FROM {source} WHERE {on})'
+            )
         elif part.kind == "check":
             on = f'{table}."id" = r."id" AND {table}."version" = r."version"'
             ctes.append(f"w{i} AS (SELECT 1 FROM {table} JOIN {source} ON {on})")

@@ -29,9 +29,14 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from marketcore.adapters.documents import A, Between, Contains, DocumentSpec, Eq, Filter, In, Lock, Order
-from marketcore.adapters.sqlalchemy.document_cache import DocumentCache
+from marketcore.adapters.sqlalchemy.document_cache import DocumentCache, Row, Rows
 from marketcore.adapters.sqlalchemy.raw import Batch, RawSql, json_text, pg_type, placeholder, quote
-from marketcore.adapters.sqlalchemy.tables import NAMING_CONVENTION, document_keys, document_table
+from marketcore.adapters.sqlalchemy.tables import (
+    NAMING_CONVENTION,
+    collection_versions,
+    document_keys,
+    document_table,
+)
 from marketcore.adapters.tracking import Tracker, Write, check_columns
 from marketcore.domain.shared.errors import AlreadyExists, ConcurrencyConflict
 from marketcore.domain.shared.events import Aggregate
@@ -229,6 +234,35 @@ def _count(sql: RawSql, table: Table, filters: Sequence[Filter]) -> tuple[str, d
     ), params
 
 
+def _collection_version(sql: RawSql) -> str:
+    return sql.text(
+        ("collection_version",),
+        lambda: select(collection_versions.c.version).where(collection_versions.c.id == bindparam("id")),
+    )
+
+
+def _all_ids(sql: RawSql, table: Table) -> str:
+    return sql.text(("all_ids", table.name), lambda: select(table.c.id))
+
+
+def _bump(sql: RawSql) -> str:
+    return sql.text(
+        ("bump",),
+        lambda: (
+            f"UPDATE collection_versions SET version = version + 1 WHERE id = {placeholder(sql.name, 'id')}"
+        ),
+    )
+
+
+def _ids_only(filters: Sequence[Filter], order: Sequence[Order]) -> bool:
+    return (
+        len(filters) == 1
+        and isinstance(filters[0], In)
+        and filters[0].column == "id"
+        and tuple(order) == (Order(),)
+    )
+
+
 _WHERE_VERSION = ("where_version", "integer")
 
 
@@ -262,6 +296,7 @@ class SqlAlchemyDocumentStore:
         self._cache = cache
         self._evicts = cache or evicts
         self._served: dict[tuple[str, str], int] = {}  # (kind, id) -> version served from the cache
+        self._collections: set[tuple[str, int]] = set()  # (kind, collection version) queries used
         self._tracker = Tracker()
         self.written: set[str] = set()
         self._key_ids: dict[tuple[str, str], str] = {}
@@ -315,12 +350,21 @@ class SqlAlchemyDocumentStore:
                 by_kind.setdefault(kind, []).append({"id": ident, "version": version})
         for kind, versions in sorted(by_kind.items()):
             batch.check(kind, versions, f"{kind} changed since this process cached it")
+        if self._collections:
+            kinds = sorted(self._collections)
+            batch.check(
+                "collection_versions",
+                [{"id": kind, "version": version} for kind, version in kinds],
+                f"{', '.join(sorted({kind for kind, _ in kinds}))} changed since this process cached a query",
+            )
 
     def evict_served(self) -> None:
         """Forget the cache entries this unit of work used (it failed, maybe because of one)."""
         if self._cache is not None:
             for kind, ident in self._served:
                 self._cache.evict(kind, ident)
+            for kind, _ in self._collections:
+                self._cache.evict_kind(kind)
 
     def get(self, spec: DocumentSpec[A], ident: str) -> A | None:
         known = self._tracker.get(spec, ident) or self._cached(spec, ident)
@@ -384,16 +428,35 @@ class SqlAlchemyDocumentStore:
         check_columns(spec, filters, order)
         if (
             self._cache is not None
-            and spec.cacheable
-            and len(filters) == 1
-            and isinstance(filters[0], In)
-            and filters[0].column == "id"
-            and tuple(order) == (Order(),)
+            and spec.collection_cached
             and limit is None
             and not offset
             and lock is None
         ):
+            cached = self._find_in_collection(spec, filters, order)
+            if cached is not None:
+                return cached
+        if (
+            self._cache is not None
+            and spec.cacheable
+            and _ids_only(filters, order)
+            and limit is None
+            and not offset
+            and lock is None
+        ):
+            assert isinstance(filters[0], In)
             return self._find_ids(spec, [v for v in filters[0].values if isinstance(v, str)])
+        return self._select(spec, filters, order, limit, offset, lock)
+
+    def _select(
+        self,
+        spec: DocumentSpec[A],
+        filters: Sequence[Filter],
+        order: Sequence[Order],
+        limit: int | None = None,
+        offset: int = 0,
+        lock: Lock | None = None,
+    ) -> list[A]:
         text, params = _find(
             self._sql, table_for(spec), filters, order, limit is not None or bool(offset), lock
         )
@@ -405,6 +468,60 @@ class SqlAlchemyDocumentStore:
         rows = self._sql.execute(text, params).fetchall()
         locked = lock is not None
         return [self._loaded(spec, ident, version, data, locked=locked) for ident, version, data in rows]
+
+    def _find_in_collection(
+        self, spec: DocumentSpec[A], filters: Sequence[Filter], order: Sequence[Order]
+    ) -> list[A] | None:
+        """``find`` over a ``collection_cached`` kind from the cache, tagged with the collection
+        version read before the rows (so the rows are never older than the version the commit
+        checks); None when the kind has no collection version, which caches nothing. An
+        ``In("id", ...)`` lookup is answered from every id of the kind: a miss, the usual
+        answer of the blacklist, costs no statement."""
+        assert self._cache is not None
+        table = table_for(spec)
+        if _ids_only(filters, order):
+            rows = self._cache.query(spec.kind, "ids")
+            if rows is None:
+                version = self._read_collection_version(spec.kind)
+                if version is None:
+                    return None
+                ids = frozenset(row[0] for row in self._sql.execute(_all_ids(self._sql, table)).fetchall())
+                rows = Rows(version, ids=ids)
+                self._cache.put_query(spec.kind, "ids", rows)
+            self._collections.add((spec.kind, rows.collection_version))
+            assert isinstance(filters[0], In)
+            wanted = [value for value in filters[0].values if value in rows.ids]
+            return self._select(spec, [In("id", wanted)], order) if wanted else []
+        text, params = _find(self._sql, table, filters, order, False, None)
+        key = (text, tuple(sorted(params.items())))
+        rows = self._cache.query(spec.kind, key)
+        if rows is not None:
+            self._collections.add((spec.kind, rows.collection_version))
+            return [self._tracker.get(spec, row.ident) or self._serve(spec, row) for row in rows.rows]
+        version = self._read_collection_version(spec.kind)
+        if version is None:
+            return None
+        found = self._sql.execute(text, params).fetchall()
+        untracked = not any(self._tracker.get(spec, ident) for ident, _, _ in found)
+        aggregates = [self._loaded(spec, ident, v, data) for ident, v, data in found]
+        if untracked:  # the snapshots are then those of the rows just read
+            cached = []
+            for ident, v, data in found:
+                snapshot = self._tracker.snapshot(spec, ident)
+                assert snapshot is not None
+                cached.append(Row(ident, v, msgspec.json.encode(self._sql.load_json(data)), snapshot))
+            self._cache.put_query(spec.kind, key, Rows(version, tuple(cached)))
+        self._collections.add((spec.kind, version))
+        return aggregates
+
+    def _read_collection_version(self, kind: str) -> int | None:
+        row = self._sql.execute(_collection_version(self._sql), {"id": kind}).fetchone()
+        return None if row is None else int(row[0])
+
+    def _serve(self, spec: DocumentSpec[A], row: Row) -> A:
+        aggregate = spec.decode(msgspec.json.decode(row.body), row.version)
+        self._tracker.track(spec, aggregate, row.snapshot, row.version)
+        return aggregate
 
     def _find_ids(self, spec: DocumentSpec[A], ids: list[str]) -> list[A]:
         """``find([In("id", ids)])`` with what the cache holds taken from it."""
@@ -461,6 +578,7 @@ class SqlAlchemyDocumentStore:
                 batch.insert("document_keys", _pg_columns(document_keys), new_keys)
             elif new_keys:
                 self._sql.execute_many(_insert_keys(self._sql), new_keys)
+            self._bump(sorted({w.tracked.spec.kind for w in writes if w.tracked.spec.collection_cached}))
         except IntegrityError as error:
             raise AlreadyExists(f"an id or unique key is already taken: {error.orig}") from error
         for write in writes:
@@ -469,6 +587,21 @@ class SqlAlchemyDocumentStore:
             if self._evicts is not None and write.tracked.spec.cacheable:
                 self._evicts.evict(write.tracked.spec.kind, write.tracked.aggregate.id)
         return self._tracker.aggregates()
+
+    def _bump(self, kinds: list[str]) -> None:
+        """A new collection version for each written ``collection_cached`` kind (PostgreSQL, where
+        the cache is used), and this process's cached queries over it are forgotten."""
+        if not kinds or not self._sql.postgres:
+            return
+        batch = self._sql.batch
+        if batch is not None:
+            batch.bump("collection_versions", kinds)
+        else:
+            for kind in kinds:
+                self._sql.execute(_bump(self._sql), {"id": kind})
+        if self._evicts is not None:
+            for kind in kinds:
+                self._evicts.evict_kind(kind)
 
     @staticmethod
     def _row(write: Write) -> dict[str, Any]:

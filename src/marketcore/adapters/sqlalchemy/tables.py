@@ -99,6 +99,12 @@ def _fixed_tables(metadata: MetaData) -> None:
         Column("reference", text_type(), nullable=False),
         Column("at", UtcDateTime(), nullable=False),
     )
+    Table(  # one row per ``collection_cached`` kind, bumped by each of its writes (PostgreSQL)
+        "collection_versions",
+        metadata,
+        Column("id", text_type(), primary_key=True),
+        Column("version", Integer, nullable=False),
+    )
     Table(
         "promotion_counters",
         metadata,
@@ -157,6 +163,7 @@ stock_levels = _fixed.tables["stock_levels"]
 stock_movements = _fixed.tables["stock_movements"]
 outbox = _fixed.tables["outbox"]
 promotion_counters = _fixed.tables["promotion_counters"]
+collection_versions = _fixed.tables["collection_versions"]
 
 metadata: MetaData  # every table of the application; built on first access, see __getattr__
 
