@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from marketcore import Marketplace
+from marketcore import Marketplace, create_marketplace
 from marketcore.application.ordering.checkout import ItemRequest, SkuUnavailable
 from marketcore.domain.inventory.stock import InsufficientStock
 from marketcore.domain.ordering.orders import OrderStatus
@@ -152,3 +154,19 @@ def test_a_payment_retry_with_the_same_idempotency_key_returns_the_first_payment
     other = m.checkout.checkout(s.buyer, s.address_id, "sandbox", [ItemRequest(s.shops[0].sku_ids[0], 1)])
     with pytest.raises(IdempotencyConflict):
         m.payments.start(s.buyer, other.checkout.id, "sandbox", idempotency_key="pay-1")
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_a_checkout_announces_what_it_wrote_not_what_it_read(backend: str, tmp_path: Path) -> None:
+    # The HTTP layer's caches (the buyer's actor, product pages) drop entries on these ids: a
+    # checkout that announced every document it read would evict its buyer's actor each time.
+    m = create_marketplace("memory://" if backend == "memory" else f"sqlite:///{tmp_path / 'c.db'}")
+    s = a_marketplace_with(m, shops=1)
+    announced: list[frozenset[str]] = []
+    m.container.changes().subscribe(announced.append)
+    result = m.checkout.checkout(s.buyer, s.address_id, "sandbox", [ItemRequest(s.shops[0].sku_ids[0], 1)])
+    written = frozenset().union(*announced)
+    assert {result.checkout.id, result.orders[0].id, s.shops[0].sku_ids[0]} <= written
+    assert str(s.buyer.user_id) not in written
+    assert not {s.shops[0].id, s.shops[0].product_ids[0]} & written
+    m.close()

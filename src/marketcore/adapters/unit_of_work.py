@@ -99,10 +99,11 @@ class StoreUnitOfWork:
         entries = outbox_entries(saved)
         if entries:
             self.outbox.append(entries)
-        touched = self._stock_changes.touched
+        # The ids written, not every one read: a checkout must not evict its buyer's cached actor.
+        changed = frozenset(self.documents.written) | self._stock_changes.touched
         self._finish(commit=True)
-        if self._on_change is not None and (saved or touched):
-            self._on_change(frozenset({a.id for a in saved} | touched))
+        if self._on_change is not None and changed:
+            self._on_change(changed)
         committed: list[DomainEvent] = []
         for aggregate in saved:
             committed.extend(aggregate.events)
