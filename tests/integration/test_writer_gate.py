@@ -43,6 +43,31 @@ def test_a_gate_lets_in_its_size_at_once_and_nests_within_a_thread() -> None:
     assert most == 2
 
 
+def test_a_leaving_writer_hands_its_slot_to_the_longest_waiter_not_to_a_newcomer() -> None:
+    # With threading.Semaphore the writer that just left could take the slot straight back,
+    # past the waiters: a waiter then starves, which is what sent HTTP p99 latency up.
+    gate = WriterGate(1)
+    order: list[str] = []
+    gate.acquire()
+
+    def waiter() -> None:
+        gate.acquire()
+        order.append("waiter")
+        gate.release()
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not gate._waiters and time.monotonic() < deadline:
+        time.sleep(0.001)
+    gate.release()
+    gate.acquire()  # a newcomer, at once: it queues behind the waiter
+    order.append("newcomer")
+    gate.release()
+    thread.join(timeout=10)
+    assert order == ["waiter", "newcomer"]
+
+
 @pytest.fixture
 def market(fresh_postgres_url: str) -> Iterator[Marketplace]:
     m = create_marketplace(fresh_postgres_url, database_writers=1, velocity_checkouts_per_hour=1000)
