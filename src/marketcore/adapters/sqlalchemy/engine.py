@@ -115,7 +115,13 @@ def writer_gate(engine: Engine) -> WriterGate:
 def create_engine_for(
     url: str | URL, *, pool_size: int = 10, max_overflow: int = 20, writers: int = 0, echo: bool = False
 ) -> Engine:
-    """``writers``: PostgreSQL writing transactions at once per process (0: ``default_writers``)."""
+    """``writers``: PostgreSQL writing transactions at once per process (0: ``default_writers``).
+
+    Both pools hand out the connection used last. On SQLite its page cache is then current (the
+    one writer at a time was most likely itself); round-robin, every writer started on a
+    connection whose cache the other connections' commits had made stale (HTTP checkout: 2.90 ->
+    2.68 ms CPU in the use case). On PostgreSQL the few busy connections stay the warm ones.
+    """
     parsed = normalize_url(url)
     common: dict[str, Any] = {
         "echo": echo,
@@ -124,7 +130,9 @@ def create_engine_for(
     }
     backend = parsed.get_backend_name()
     if backend == "postgresql":
-        engine = create_engine(parsed, pool_size=pool_size, max_overflow=max_overflow, **common)
+        engine = create_engine(
+            parsed, pool_size=pool_size, max_overflow=max_overflow, pool_use_lifo=True, **common
+        )
         _ping_when_idle(engine)
         with _gates_guard:
             _gates[engine] = WriterGate(writers or default_writers())
@@ -182,7 +190,12 @@ def _sqlite_engine(url: URL, pool_size: int, max_overflow: int, common: dict[str
         engine = create_engine(url, poolclass=StaticPool, connect_args=connect_args, **common)
     else:
         engine = create_engine(
-            url, pool_size=pool_size, max_overflow=max_overflow, connect_args=connect_args, **common
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_use_lifo=True,
+            connect_args=connect_args,
+            **common,
         )
 
     @event.listens_for(engine, "connect")
