@@ -29,13 +29,13 @@ BUDGETS: dict[str, dict[str, int]] = {
     # (3 statements; none without coupons). "flash-sale checkout": the sale read locked, its two
     # counters, the quota moved from the sale's reservation (5 more; none without a sale's SKU).
     "sqlite": {
-        "checkout": 14,
+        "checkout": 11,
         "pay": 27,
         "ship": 5,
         "product detail": 4,
-        "checkout with coupons": 17,
+        "checkout with coupons": 14,
         "pay with coupons": 30,
-        "flash-sale checkout": 19,
+        "flash-sale checkout": 16,
     },
     "postgresql": {
         "checkout": 4,

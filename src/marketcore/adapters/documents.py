@@ -41,10 +41,10 @@ class DocumentSpec(Generic[A]):
     # Composite indexes over ``columns``, for queries filtering on several at once.
     indexes: Sequence[tuple[str, ...]] = ()
     # Rarely changed and safe to serve from a per-process cache to writing units of work, whose
-    # commit then checks the versions served (SQLAlchemy adapter on PostgreSQL; see document_cache).
+    # commit then checks the versions served (SQLAlchemy adapter; see document_cache).
     cacheable: bool = False
     # Its queries may be served from that cache too: every write of the kind bumps the kind's row
-    # in ``collection_versions`` (PostgreSQL), and the commit of a unit of work served from the
+    # in ``collection_versions``, and the commit of a unit of work served from the
     # cache checks the version its rows were read at. For kinds read by every checkout and
     # rarely written (promotions, the blacklist), where a new row would change no version.
     collection_cached: bool = False

@@ -2,10 +2,11 @@
 and of query results over rarely-changing kinds (``DocumentSpec.collection_cached``: promotions,
 the blacklist), each tagged with the kind's collection version it was read at.
 
-Units of work opened with ``cached=True`` (writers that retry on a conflict, i.e. checkout) on
-PostgreSQL read these from here instead of the database, and their
-commit checks that every version they were served is still the stored one, in the same statement
-as their writes (``Batch.check``): a stale entry makes the commit a ``ConcurrencyConflict``, the
+Units of work opened with ``cached=True`` (writers that retry on a conflict, i.e. checkout) read
+these from here instead of the database, and their commit checks that every version they were
+served is still the stored one: on PostgreSQL in the same statement as their writes
+(``Batch.check``), on SQLite in one statement just before COMMIT, under the write lock the
+transaction holds since its BEGIN IMMEDIATE. A stale entry makes the commit a ``ConcurrencyConflict``, the
 use case is retried and the entry is gone. So the cache saves round trips without ever letting a
 commit rest on a document that has changed. Entries go when this process writes them, when a
 check finds them stale, when a unit of work that used them fails (its error may come from a

@@ -344,11 +344,7 @@ class SqlAlchemyDocumentStore:
     def check_served(self, batch: Batch) -> None:
         """Adds to ``batch`` a check of every version served from the cache and not written
         since (a written one was checked by its UPDATE)."""
-        by_kind: dict[str, list[dict[str, Any]]] = {}
-        for (kind, ident), version in self._served.items():
-            if ident not in self.written:
-                by_kind.setdefault(kind, []).append({"id": ident, "version": version})
-        for kind, versions in sorted(by_kind.items()):
+        for kind, versions in sorted(self._unwritten_served().items()):
             batch.check(kind, versions, f"{kind} changed since this process cached it")
         if self._collections:
             kinds = sorted(self._collections)
@@ -357,6 +353,43 @@ class SqlAlchemyDocumentStore:
                 [{"id": kind, "version": version} for kind, version in kinds],
                 f"{', '.join(sorted({kind for kind, _ in kinds}))} changed since this process cached a query",
             )
+
+    def verify_served(self) -> None:
+        """SQLite: the same checks as ``check_served``, as one statement before COMMIT. The
+        transaction holds SQLite's write lock since its BEGIN IMMEDIATE, so nothing can change
+        between this check and the commit."""
+        checks = [(kind, versions) for kind, versions in sorted(self._unwritten_served().items())]
+        if self._collections:
+            kinds = sorted(self._collections)
+            checks.append(("collection_versions", [{"id": k, "version": v} for k, v in kinds]))
+        if not checks:
+            return
+        params: dict[str, Any] = {}
+        counts = []
+        for i, (table, versions) in enumerate(checks):
+            rows = []
+            for j, row in enumerate(versions):
+                params[f"i{i}_{j}"], params[f"v{i}_{j}"] = row["id"], row["version"]
+                rows.append(f"(:i{i}_{j}, :v{i}_{j})")
+            name = quote(self._sql.dialect, [table])[0]
+            counts.append(
+                f"(SELECT count(*) FROM {name} JOIN (VALUES {', '.join(rows)}) AS c{i} "
+                f"ON {name}.id = c{i}.column1 AND {name}.version = c{i}.column2)"
+            )
+        text = self._sql.text(
+            ("verify", tuple((t, len(v)) for t, v in checks)), lambda: "SELECT " + ", ".join(counts)
+        )
+        found = self._sql.execute(text, params).fetchone()
+        for (table, versions), count in zip(checks, found, strict=True):
+            if count != len(versions):
+                raise ConcurrencyConflict(f"{table} changed since this process cached it")
+
+    def _unwritten_served(self) -> dict[str, list[dict[str, Any]]]:
+        by_kind: dict[str, list[dict[str, Any]]] = {}
+        for (kind, ident), version in self._served.items():
+            if ident not in self.written:
+                by_kind.setdefault(kind, []).append({"id": ident, "version": version})
+        return by_kind
 
     def evict_served(self) -> None:
         """Forget the cache entries this unit of work used (it failed, maybe because of one)."""
@@ -589,9 +622,9 @@ class SqlAlchemyDocumentStore:
         return self._tracker.aggregates()
 
     def _bump(self, kinds: list[str]) -> None:
-        """A new collection version for each written ``collection_cached`` kind (PostgreSQL, where
-        the cache is used), and this process's cached queries over it are forgotten."""
-        if not kinds or not self._sql.postgres:
+        """A new collection version for each written ``collection_cached`` kind, and this
+        process's cached queries over it are forgotten."""
+        if not kinds:
             return
         batch = self._sql.batch
         if batch is not None:

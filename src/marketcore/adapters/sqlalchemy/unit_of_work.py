@@ -64,8 +64,9 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         self._connection = connection
         self._sql = sql = RawSql(connection)
         self._ledger = SqlAlchemyStockLedger(connection, sql)
-        # Only a writer's reads can be served from the cache: its commit checks them (see Batch).
-        cache = cache_for(self.engine) if sql.postgres else None
+        # Only a writer's reads can be served from the cache: its commit checks them (see Batch;
+        # on SQLite, ``verify_served`` under the write lock that BEGIN IMMEDIATE took).
+        cache = cache_for(self.engine)
         served = cache if self.cached else None
         self._store = SqlAlchemyDocumentStore(connection, sql, served, evicts=cache)
         return self._store, self._ledger, SqlAlchemyOutbox(connection, sql)
@@ -139,6 +140,8 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
                     if store is not None:
                         store.check_served(sql.batch)
                     self._run_batch(sql, sql.batch)
+                elif store is not None:
+                    store.verify_served()
                 connection.commit()
             else:
                 connection.rollback()

@@ -1,5 +1,5 @@
 """Checkout serves shops, products, its promotions query and the blacklist's ids from a
-per-process cache on PostgreSQL; a change made by another process (here: another marketplace on
+per-process cache (PostgreSQL and SQLite); a change made by another process (here: another marketplace on
 the same database, with its own cache) must still decide the checkout: its commit finds the
 cached version stale and the retry reads the new one."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -15,13 +16,17 @@ from marketcore.application.ordering.checkout import ItemRequest, SkuUnavailable
 from marketcore.domain.risk.rules import RiskBlocked
 from marketcore.testing.scenarios import Scenario, a_marketplace_with
 
-pytestmark = pytest.mark.postgres
 
-
-@pytest.fixture
-def two_processes(fresh_postgres_url: str) -> Iterator[tuple[Marketplace, Marketplace]]:
-    ours = create_marketplace(fresh_postgres_url, velocity_checkouts_per_hour=1000)
-    theirs = create_marketplace(fresh_postgres_url, velocity_checkouts_per_hour=1000)
+@pytest.fixture(params=[pytest.param("postgresql", marks=pytest.mark.postgres), "sqlite"])
+def two_processes(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[Marketplace, Marketplace]]:
+    if request.param == "postgresql":
+        url = request.getfixturevalue("fresh_postgres_url")
+    else:
+        url = f"sqlite:///{tmp_path / 'shared.db'}"
+    ours = create_marketplace(url, velocity_checkouts_per_hour=1000)
+    theirs = create_marketplace(url, velocity_checkouts_per_hour=1000)
     yield ours, theirs
     ours.close()
     theirs.close()
