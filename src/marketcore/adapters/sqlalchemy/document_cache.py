@@ -6,13 +6,13 @@ Units of work opened with ``cached=True`` (writers that retry on a conflict, i.e
 these from here instead of the database, and their commit checks that every version they were
 served is still the stored one: on PostgreSQL in the same statement as their writes
 (``Batch.check``), on SQLite in one statement just before COMMIT, under the write lock the
-transaction holds since its BEGIN IMMEDIATE. A stale entry makes the commit a ``ConcurrencyConflict``, the
-use case is retried and the entry is gone. So the cache saves round trips without ever letting a
-commit rest on a document that has changed. Entries go when this process writes them, when a
-check finds them stale, when a unit of work that used them fails (its error may come from a
-stale entry), and after ``MAX_AGE`` seconds. Read-only units of work never use it: nothing would
-check what they read. Query results go when this process writes their kind, when a commit
-finds their collection version stale, and after ``MAX_AGE`` too.
+transaction holds since its BEGIN IMMEDIATE. A stale entry makes the commit a
+``ConcurrencyConflict``, the use case is retried and the entry is gone. So the cache saves round
+trips without ever letting a commit rest on a document that has changed. Entries go when this
+process writes them, when a check finds them stale, when a unit of work that used them fails
+(its error may come from a stale entry), and after ``MAX_AGE`` seconds. Read-only units of work
+never use it: nothing would check what they read. Query results go when this process writes
+their kind, when a commit finds their collection version stale, and after ``MAX_AGE`` too.
 """
 
 from __future__ import annotations
