@@ -186,17 +186,14 @@ class RawSql:
             raise self._wrapped(error, text, params, cursor) from error
         return cursor
 
-    def execute_many(self, text: str, rows: Sequence[Params], *, returning: bool = False) -> Any:
+    def execute_many(self, text: str, rows: Sequence[Params]) -> Any:
         """One statement for many parameter sets (psycopg pipelines them: one round trip)."""
         cursor = self._cursor_for()
         dispatch = self.connection.dispatch.before_cursor_execute
         if dispatch:
             dispatch(self.connection, cursor, text, rows, None, True)
         try:
-            if returning:
-                cursor.executemany(text, rows, returning=True)
-            else:
-                cursor.executemany(text, rows)
+            cursor.executemany(text, rows)
         except self._error as error:
             raise self._wrapped(error, text, rows, cursor) from error
         return cursor

@@ -254,6 +254,19 @@ def _bump(sql: RawSql) -> str:
     )
 
 
+def _verify(sql: RawSql, shape: Sequence[tuple[str, int]]) -> str:
+    """SQLite: per (table, count), how many of ``count`` (id, version) pairs are still stored."""
+    counts = []
+    for i, (table, count) in enumerate(shape):
+        pairs = ", ".join(f"(:i{i}_{j}, :v{i}_{j})" for j in range(count))
+        name = quote(sql.dialect, [table])[0]
+        counts.append(
+            f"(SELECT count(*) FROM {name} JOIN (VALUES {pairs}) AS c{i}"
+            f" ON {name}.id = c{i}.column1 AND {name}.version = c{i}.column2)"
+        )
+    return "SELECT " + ", ".join(counts)
+
+
 def _ids_only(filters: Sequence[Filter], order: Sequence[Order]) -> bool:
     return (
         len(filters) == 1
@@ -358,27 +371,18 @@ class SqlAlchemyDocumentStore:
         """SQLite: the same checks as ``check_served``, as one statement before COMMIT. The
         transaction holds SQLite's write lock since its BEGIN IMMEDIATE, so nothing can change
         between this check and the commit."""
-        checks = [(kind, versions) for kind, versions in sorted(self._unwritten_served().items())]
+        checks = sorted(self._unwritten_served().items())
         if self._collections:
             kinds = sorted(self._collections)
             checks.append(("collection_versions", [{"id": k, "version": v} for k, v in kinds]))
         if not checks:
             return
         params: dict[str, Any] = {}
-        counts = []
-        for i, (table, versions) in enumerate(checks):
-            rows = []
+        for i, (_, versions) in enumerate(checks):
             for j, row in enumerate(versions):
                 params[f"i{i}_{j}"], params[f"v{i}_{j}"] = row["id"], row["version"]
-                rows.append(f"(:i{i}_{j}, :v{i}_{j})")
-            name = quote(self._sql.dialect, [table])[0]
-            counts.append(
-                f"(SELECT count(*) FROM {name} JOIN (VALUES {', '.join(rows)}) AS c{i} "
-                f"ON {name}.id = c{i}.column1 AND {name}.version = c{i}.column2)"
-            )
-        text = self._sql.text(
-            ("verify", tuple((t, len(v)) for t, v in checks)), lambda: "SELECT " + ", ".join(counts)
-        )
+        shape = tuple((table, len(versions)) for table, versions in checks)
+        text = self._sql.text(("verify", shape), lambda: _verify(self._sql, shape))
         found = self._sql.execute(text, params).fetchone()
         for (table, versions), count in zip(checks, found, strict=True):
             if count != len(versions):
