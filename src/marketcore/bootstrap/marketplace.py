@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from marketcore.adapters.clock import SystemClock
+from marketcore.adapters.sqlalchemy.engine import writer_gate
 from marketcore.adapters.sqlalchemy.migrate import upgrade
 from marketcore.application.cart.services import CartService
 from marketcore.application.catalog.services import CatalogService
@@ -59,6 +60,12 @@ class Marketplace:
         """The actor for a signed-in user, with their current roles."""
         user = self.identity.me(Actor(user_id))
         return Actor(user.id, frozenset(user.roles))
+
+    @property
+    def writers(self) -> int:
+        """Writing transactions this process runs at once (one on SQLite, see ``WriterGate``)."""
+        engine = self.container.engine()
+        return 1 if engine is None else writer_gate(engine).size
 
     def close(self) -> None:
         self.relay.publisher.close()

@@ -50,6 +50,7 @@ from marketcore.entrypoints.http.shops import (
     ShopController,
 )
 from marketcore.entrypoints.http.validation import strict_body
+from marketcore.entrypoints.http.writer_lane import LANE, WriterLane
 
 API_PREFIX = "/api/v1"
 
@@ -75,6 +76,7 @@ def create_app(marketplace: Marketplace, *, close_on_shutdown: bool = False, deb
     tokens = TokenIssuer(jwt_auth, marketplace.settings.token_ttl_seconds)
     pages = ReadCache[bytes](marketplace.settings.product_cache_ms / 1000)
     marketplace.changes.subscribe(pages.evict)
+    lane = WriterLane(marketplace.writers)
     handlers: list[ControllerRouterHandler] = [
         AuthController,
         MeController,
@@ -111,12 +113,13 @@ def create_app(marketplace: Marketplace, *, close_on_shutdown: bool = False, deb
     api = Router(path=API_PREFIX, route_handlers=handlers)
 
     def on_shutdown() -> None:
+        lane.close()
         if close_on_shutdown:
             marketplace.close()
 
     return Litestar(
         route_handlers=[api, health, ready],
-        state=State({PAGES: pages}),
+        state=State({PAGES: pages, LANE: lane}),
         dependencies={
             "market": Provide(lambda: marketplace, use_cache=True, sync_to_thread=False),
             "tokens": Provide(lambda: tokens, use_cache=True, sync_to_thread=False),

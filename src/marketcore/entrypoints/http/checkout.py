@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Controller, post
+from typing import Any
+
+from litestar import Controller, Request, post
 from litestar.params import JSONBody
 
 from marketcore.application.ordering.checkout import ItemRequest
@@ -16,6 +18,7 @@ from marketcore.entrypoints.http.schemas import (
     checkout_out,
     quote_out,
 )
+from marketcore.entrypoints.http.writer_lane import writer_lane
 
 
 def _items(items: list[ItemIn] | None) -> list[ItemRequest] | None:
@@ -31,15 +34,17 @@ class CheckoutController(Controller):
         quote = market.checkout.preview(actor, data.address_id, _items(data.items), data.coupon_ids or ())
         return quote_out(quote)
 
-    @post("", operation_id="checkout", sync_to_thread=True)
-    def checkout(
+    @post("", operation_id="checkout")
+    async def checkout(
         self,
         data: JSONBody[CheckoutIn],
         market: Market,
         actor: CurrentActor,
+        request: Request[Any, Any, Any],
         idempotency_key: IdempotencyKey = None,
     ) -> CheckoutOut:
-        result = market.checkout.checkout(
+        result = await writer_lane(request).run(
+            market.checkout.checkout,
             actor,
             data.address_id,
             data.payment_method,
