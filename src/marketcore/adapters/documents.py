@@ -27,6 +27,9 @@ _NOT_STORED = ("events", "version")
 class Column:
     name: str
     type: type[str] | type[int] | type[bool]
+    # An index of its own (each one costs every insert a page): off for a column filtered on
+    # only together with others, through a composite index (``DocumentSpec.indexes``).
+    indexed: bool = True
 
 
 @attrs.frozen

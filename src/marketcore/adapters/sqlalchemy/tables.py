@@ -62,9 +62,14 @@ def document_table(metadata: MetaData, spec: documents.DocumentSpec[Any]) -> Tab
         Column("id", text_type(), primary_key=True),
         Column("version", Integer, nullable=False),
         Column("data", json_type(), nullable=False),
-        *(Column(c.name, _column_type(c.type), nullable=True, index=True) for c in spec.columns),
+        *(Column(c.name, _column_type(c.type), nullable=True, index=_indexed(spec, c)) for c in spec.columns),
         *(Index(f"ix_{spec.kind}_{'_'.join(names)}", *names) for names in spec.indexes),
     )
+
+
+def _indexed(spec: documents.DocumentSpec[Any], column: documents.Column) -> bool:
+    """A column leading a composite index needs no index of its own: the composite serves it."""
+    return column.indexed and not any(names[0] == column.name for names in spec.indexes)
 
 
 def _fixed_tables(metadata: MetaData) -> None:
