@@ -30,6 +30,19 @@ from bench.common import NO_VELOCITY_LIMIT, Seeded, percentile, print_table
 HOST = "127.0.0.1"
 
 
+def split_cores(server_workers: int) -> tuple[set[int], set[int]]:
+    """(the servers' cores, the load generator's): one core per uvicorn worker, the rest for the
+    client, so "per core" means what it says and the two never share a core. With no core to
+    spare (or no affinity support) both get every core."""
+    try:
+        cores = sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return set(), set()
+    if len(cores) <= server_workers:
+        return set(cores), set(cores)
+    return set(cores[:server_workers]), set(cores[server_workers:])
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -39,7 +52,7 @@ def _free_port() -> int:
 class Server:
     """``uvicorn --factory TARGET`` in a child process, waited for until it answers."""
 
-    def __init__(self, target: str, env: dict[str, str], workers: int, probe: str) -> None:
+    def __init__(self, target: str, env: dict[str, str], workers: int, probe: str, cores: set[int]) -> None:
         self.port = _free_port()
         self.process = subprocess.Popen(
             [
@@ -59,6 +72,9 @@ class Server:
                 "warning",
             ],
             env={**os.environ, **env, "PYTHONPATH": os.pathsep.join(sys.path)},
+            # Pinned before it starts: every thread it makes inherits the mask. (The bench has
+            # no threads of its own here, so preexec_fn is safe.)
+            preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None,
         )
         deadline = time.monotonic() + 30
         while True:
@@ -109,9 +125,19 @@ async def _load(port: int, make_requests: list, seconds: float) -> tuple[list[fl
     return latencies, errors
 
 
-def load(port: int, make_requests: list, seconds: float) -> tuple[float, float, float, int]:
-    """(requests/s, p50 ms, p99 ms, error responses) for one request factory per connection."""
-    latencies, errors = asyncio.run(_load(port, make_requests, seconds))
+def load(
+    port: int, make_requests: list, seconds: float, cores: set[int] | None = None
+) -> tuple[float, float, float, int]:
+    """(requests/s, p50 ms, p99 ms, error responses) for one request factory per connection,
+    sent from ``cores`` (default: wherever the scheduler puts it)."""
+    if cores:
+        everywhere = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, cores)
+    try:
+        latencies, errors = asyncio.run(_load(port, make_requests, seconds))
+    finally:
+        if cores:
+            os.sched_setaffinity(0, everywhere)
     return (
         len(latencies) / seconds,
         percentile(latencies, 50) * 1000,
@@ -154,6 +180,9 @@ def run(
         f" {server_workers} uvicorn worker(s), SQLite)\n",
         flush=True,
     )
+    server_cores, client_cores = split_cores(server_workers)
+    if server_cores != client_cores:
+        print(f"# servers pinned to cores {sorted(server_cores)}, load generator to {sorted(client_cores)}\n")
     rows: list[list[object]] = []
     figures: dict[str, tuple[float, float, float, int]] = {}
     with tempfile.TemporaryDirectory(prefix="mc-bench-http-") as folder:
@@ -171,11 +200,15 @@ def run(
             "MARKETCORE_VELOCITY_CHECKOUTS_PER_HOUR": str(NO_VELOCITY_LIMIT),
         }
         detail_path = f"/api/v1/products/{product_id}"
-        server = Server("marketcore.entrypoints.http.app:app_from_env", env, server_workers, "/health")
+        server = Server(
+            "marketcore.entrypoints.http.app:app_from_env", env, server_workers, "/health", server_cores
+        )
         try:
             with urllib.request.urlopen(f"http://{HOST}:{server.port}{detail_path}") as response:
                 payload = response.read()
-            figures["product"] = load(server.port, [lambda: _get(detail_path)] * connections, seconds)
+            figures["product"] = load(
+                server.port, [lambda: _get(detail_path)] * connections, seconds, client_cores
+            )
             tokens = [_login(server.port, email) for email in world.buyer_emails]
             checkout = [
                 _checkout_request(
@@ -184,14 +217,22 @@ def run(
                 )
                 for token, a in zip(tokens, address_ids, strict=True)
             ]
-            figures["checkout"] = load(server.port, checkout, seconds)
+            figures["checkout"] = load(server.port, checkout, seconds, client_cores)
         finally:
             server.stop()
         payload_file = Path(folder) / "payload.json"
         payload_file.write_bytes(payload)
-        bare = Server("bench.bare:app_from_env", {PAYLOAD_ENV: str(payload_file)}, server_workers, "/bare/x")
+        bare = Server(
+            "bench.bare:app_from_env",
+            {PAYLOAD_ENV: str(payload_file)},
+            server_workers,
+            "/bare/x",
+            server_cores,
+        )
         try:
-            figures["bare"] = load(bare.port, [lambda: _get(f"/bare/{product_id}")] * connections, seconds)
+            figures["bare"] = load(
+                bare.port, [lambda: _get(f"/bare/{product_id}")] * connections, seconds, client_cores
+            )
         finally:
             bare.stop()
     names = {

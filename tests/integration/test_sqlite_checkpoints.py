@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from marketcore import create_marketplace
-from marketcore.adapters.sqlalchemy.engine import CHECKPOINT_EVERY
+from marketcore.adapters.sqlalchemy.checkpoints import CHECKPOINT_EVERY
 
 
 def test_the_wal_is_checkpointed_by_the_committers(tmp_path: Path) -> None:

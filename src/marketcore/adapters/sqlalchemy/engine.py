@@ -10,7 +10,6 @@ PostgreSQL: psycopg 3, whatever scheme spelling the URL uses.
 from __future__ import annotations
 
 import collections
-import itertools
 import os
 import threading
 import time
@@ -26,7 +25,6 @@ from marketcore.adapters.sqlalchemy.types import json_deserializer, json_seriali
 
 BUSY_TIMEOUT_MS = 30_000
 PING_AFTER_IDLE_S = 1.0
-CHECKPOINT_EVERY = 100  # SQLite commits between WAL checkpoints (a checkout writes ~20 pages)
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -166,23 +164,6 @@ def _ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError(str(error)) from error
 
 
-_commits: weakref.WeakKeyDictionary[Engine, itertools.count[int]] = weakref.WeakKeyDictionary()
-
-
-def checkpoint_due(engine: Engine) -> bool:
-    """Counts a SQLite commit; True every ``CHECKPOINT_EVERY``-th, when the committer should
-    run a passive WAL checkpoint (``PRAGMA wal_checkpoint(PASSIVE)``) outside the writer lock:
-    it copies pages back while the next writer already works. SQLite's own automatic
-    checkpoint is off for this reason (see ``_on_connect``); the last connection to close still
-    checkpoints, as always."""
-    if engine.url.database in (None, "", ":memory:"):  # no WAL, and one shared connection
-        return False
-    counter = _commits.get(engine)
-    if counter is None:
-        counter = _commits.setdefault(engine, itertools.count(1))
-    return next(counter) % CHECKPOINT_EVERY == 0
-
-
 def _sqlite_engine(url: URL, pool_size: int, max_overflow: int, common: dict[str, Any]) -> Engine:
     in_memory = url.database in (None, "", ":memory:")
     connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
@@ -205,8 +186,8 @@ def _sqlite_engine(url: URL, pool_size: int, max_overflow: int, common: dict[str
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            # No checkpoint inside a commit (it would run under the writer lock): the unit of
-            # work runs one every CHECKPOINT_EVERY commits after releasing it (checkpoint_due).
+            # No checkpoint inside a commit (it would run under the writer lock): a thread of
+            # its own runs one every CHECKPOINT_EVERY commits (checkpoints.py).
             cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")

@@ -10,9 +10,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from marketcore.adapters.counters import CounterStore
 from marketcore.adapters.documents import DocumentStore
+from marketcore.adapters.sqlalchemy.checkpoints import committed
 from marketcore.adapters.sqlalchemy.counters import SqlAlchemyCounterStore
 from marketcore.adapters.sqlalchemy.document_cache import cache_for
-from marketcore.adapters.sqlalchemy.engine import checkpoint_due, writer_gate
+from marketcore.adapters.sqlalchemy.engine import writer_gate
 from marketcore.adapters.sqlalchemy.outbox import SqlAlchemyOutbox
 from marketcore.adapters.sqlalchemy.raw import Batch, RawSql
 from marketcore.adapters.sqlalchemy.stock import SqlAlchemyStockLedger
@@ -153,18 +154,5 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
                 connection.close()
                 if self._writer is not None:
                     self._writer.release()
-        if (
-            commit
-            and self._writer is not None
-            and self.engine.dialect.name == "sqlite"
-            and checkpoint_due(self.engine)
-        ):
-            checkpointer = self.engine.raw_connection()  # no BEGIN: the next writer is at work
-            try:
-                cursor = checkpointer.cursor()
-                try:
-                    cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                finally:
-                    cursor.close()  # here, not in whichever thread collects it (see RawSql.close)
-            finally:
-                checkpointer.close()
+        if commit and self._writer is not None and self.engine.dialect.name == "sqlite":
+            committed(self.engine)
