@@ -48,6 +48,20 @@ def outbox_entries(aggregates: Sequence[Aggregate]) -> list[OutboxEntry]:
     return entries
 
 
+def hand_on(
+    on_change: OnChange | None,
+    after_commit: AfterCommit | None,
+    changed: frozenset[str],
+    events: list[DomainEvent],
+) -> None:
+    """What a commit hands on: the ids it wrote to ``on_change`` (caches), its events to
+    ``after_commit`` (in-process subscribers)."""
+    if on_change is not None and changed:
+        on_change(changed)
+    if events and after_commit is not None:
+        after_commit(events)
+
+
 class StoreUnitOfWork:
     """``UnitOfWork`` over a ``DocumentStore``, a ``StockLedger``, promotion counters and an
     ``OutboxStore``.
@@ -102,15 +116,16 @@ class StoreUnitOfWork:
         # The ids written, not every one read: a checkout must not evict its buyer's cached actor.
         changed = frozenset(self.documents.written) | self._stock_changes.touched
         self._finish(commit=True)
-        if self._on_change is not None and changed:
-            self._on_change(changed)
         committed: list[DomainEvent] = []
         for aggregate in saved:
             committed.extend(aggregate.events)
             aggregate.events.clear()
         self._events.extend(committed)
-        if committed and self._after_commit is not None:
-            self._after_commit(committed)
+        self._hand_on(changed, committed)
+
+    def _hand_on(self, changed: frozenset[str], events: list[DomainEvent]) -> None:
+        """A hook, so a write group can hand on only once its own COMMIT is done."""
+        hand_on(self._on_change, self._after_commit, changed, events)
 
     def collect_events(self) -> list[DomainEvent]:
         events, self._events = self._events, []

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from marketcore.adapters.clock import SystemClock
 from marketcore.adapters.sqlalchemy.engine import writer_gate
 from marketcore.adapters.sqlalchemy.migrate import upgrade
+from marketcore.adapters.sqlalchemy.write_groups import groups_writes, write_group
 from marketcore.application.cart.services import CartService
 from marketcore.application.catalog.services import CatalogService
 from marketcore.application.identity.services import IdentityService
@@ -66,6 +68,19 @@ class Marketplace:
         """Writing transactions this process runs at once (one on SQLite, see ``WriterGate``)."""
         engine = self.container.engine()
         return 1 if engine is None else writer_gate(engine).size
+
+    @property
+    def groups_writes(self) -> bool:
+        """Whether ``write_group`` shares one transaction among its writes here (a SQLite file)."""
+        engine = self.container.engine()
+        return engine is not None and groups_writes(engine)
+
+    def write_group(self) -> AbstractContextManager[None]:
+        """Use cases this thread runs inside the block commit together, at its end, where that
+        is cheaper (``groups_writes``; see ``adapters/sqlalchemy/write_groups``); elsewhere each
+        commits on its own as usual. For callers that answer nobody before the block ends."""
+        engine = self.container.engine()
+        return nullcontext() if engine is None else write_group(engine)
 
     def close(self) -> None:
         self.relay.publisher.close()

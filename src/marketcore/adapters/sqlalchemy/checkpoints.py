@@ -16,7 +16,6 @@ checkpoints, as SQLite always does.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import queue
@@ -31,20 +30,24 @@ CHECKPOINT_EVERY = 100  # SQLite commits between WAL checkpoints (a checkout wri
 
 logger = logging.getLogger(__name__)
 
-_commits: weakref.WeakKeyDictionary[Engine, itertools.count[int]] = weakref.WeakKeyDictionary()
+_commits: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
+_counting = threading.Lock()
 _due: queue.SimpleQueue[weakref.ref[Engine]] = queue.SimpleQueue()
 _started = threading.Lock()
 _thread: threading.Thread | None = None
 
 
-def committed(engine: Engine) -> None:
-    """Counts a SQLite commit of a writer; every ``CHECKPOINT_EVERY``-th asks for a checkpoint."""
+def committed(engine: Engine, units: int = 1) -> None:
+    """Counts the units of work a SQLite commit stored (a write group's are many): every
+    ``CHECKPOINT_EVERY`` of them ask for a checkpoint, so the WAL holds about as many pages
+    between checkpoints however the writes were grouped."""
     if engine.url.database in (None, "", ":memory:"):  # no WAL, and one shared connection
         return
-    counter = _commits.get(engine)
-    if counter is None:
-        counter = _commits.setdefault(engine, itertools.count(1))
-    if next(counter) % CHECKPOINT_EVERY == 0:
+    with _counting:
+        count = _commits.get(engine, 0) + units
+        due = count >= CHECKPOINT_EVERY
+        _commits[engine] = 0 if due else count
+    if due:
         _checkpointer()
         _due.put(weakref.ref(engine))
 

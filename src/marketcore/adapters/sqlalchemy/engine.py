@@ -191,6 +191,9 @@ def _sqlite_engine(url: URL, pool_size: int, max_overflow: int, common: dict[str
             cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # A write group's savepoints keep their undo pages in a statement journal: in memory,
+        # not in a temporary file written and read back for every member (write_groups.py).
+        cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
@@ -18,9 +19,17 @@ from marketcore.adapters.sqlalchemy.outbox import SqlAlchemyOutbox
 from marketcore.adapters.sqlalchemy.raw import Batch, RawSql
 from marketcore.adapters.sqlalchemy.stock import SqlAlchemyStockLedger
 from marketcore.adapters.sqlalchemy.store import SqlAlchemyDocumentStore
-from marketcore.adapters.unit_of_work import AfterCommit, OnChange, StoreUnitOfWork, TouchedStockLedger
+from marketcore.adapters.sqlalchemy.write_groups import WriteGroup, current_group
+from marketcore.adapters.unit_of_work import (
+    AfterCommit,
+    OnChange,
+    StoreUnitOfWork,
+    TouchedStockLedger,
+    hand_on,
+)
 from marketcore.application.shared.ports import OutboxStore, StorageUnavailable
 from marketcore.domain.shared.errors import AlreadyExists, ConcurrencyConflict
+from marketcore.domain.shared.events import DomainEvent
 
 # PostgreSQL: serialization_failure, deadlock_detected. Both mean "retry", like a stale version.
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
@@ -45,8 +54,21 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         self._ledger: SqlAlchemyStockLedger | None = None
         self._sql: RawSql | None = None
         self._store: SqlAlchemyDocumentStore | None = None
+        self._group: WriteGroup | None = None  # the write group it is a member of (SQLite)
+        self._savepoint: str | None = None
 
     def _begin(self) -> tuple[DocumentStore, TouchedStockLedger, OutboxStore]:
+        self._group = group = current_group(self.engine)
+        if group is not None:  # a savepoint of the group's transaction, under its write lock
+            name = group.savepoint_name()
+            sql = RawSql(group.connection)
+            try:
+                sql.execute(f"SAVEPOINT {name}")
+            except BaseException:
+                sql.close()
+                raise
+            self._savepoint = name
+            return self._bind(group.connection, sql)
         if self._writer is not None:
             self._writer.acquire()
         try:
@@ -62,8 +84,13 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
             if self._writer is not None:
                 self._writer.release()
             raise
+        return self._bind(connection, RawSql(connection))
+
+    def _bind(
+        self, connection: Connection, sql: RawSql
+    ) -> tuple[DocumentStore, TouchedStockLedger, OutboxStore]:
         self._connection = connection
-        self._sql = sql = RawSql(connection)
+        self._sql = sql
         self._ledger = SqlAlchemyStockLedger(connection, sql)
         # Only a writer's reads can be served from the cache: its commit checks them (see Batch;
         # on SQLite, ``verify_served`` under the write lock that BEGIN IMMEDIATE took).
@@ -133,6 +160,10 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         store, self._store = self._store, None
         if connection is None:
             return
+        if self._savepoint is not None:
+            assert sql is not None
+            self._end_member(commit, sql, ledger, store)
+            return
         try:
             if commit:
                 if ledger is not None:
@@ -156,3 +187,45 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
                     self._writer.release()
         if commit and self._writer is not None and self.engine.dialect.name == "sqlite":
             committed(self.engine)
+
+    def _end_member(
+        self,
+        commit: bool,
+        sql: RawSql,
+        ledger: SqlAlchemyStockLedger | None,
+        store: SqlAlchemyDocumentStore | None,
+    ) -> None:
+        """Release the savepoint, or roll back to it: a member that fails, even while it
+        commits, leaves nothing of its own in the group's transaction."""
+        name, self._savepoint = self._savepoint, None
+        assert name is not None
+        try:
+            if commit:
+                try:
+                    if ledger is not None:
+                        ledger.flush()
+                    if store is not None:
+                        store.verify_served()  # the group holds the write lock: as good as at COMMIT
+                    sql.execute(f"RELEASE SAVEPOINT {name}")
+                    return
+                except BaseException:
+                    self._roll_back_to(sql, name)
+                    raise
+            self._roll_back_to(sql, name)
+        finally:
+            sql.close()
+
+    @staticmethod
+    def _roll_back_to(sql: RawSql, name: str) -> None:
+        sql.execute(f"ROLLBACK TO SAVEPOINT {name}")
+        sql.execute(f"RELEASE SAVEPOINT {name}")
+
+    def _hand_on(self, changed: frozenset[str], events: list[DomainEvent]) -> None:
+        """A group member's are handed on once the group's transaction commits (by a partial
+        that holds no reference to this unit of work: its documents can go meanwhile)."""
+        if self._group is None:
+            super()._hand_on(changed, events)
+        else:
+            self._group.after_commit.append(
+                partial(hand_on, self._on_change, self._after_commit, changed, events)
+            )

@@ -4,39 +4,130 @@ A sync handler normally runs on the event loop's default pool. On SQLite only on
 writes at a time, so six pool threads each holding a checkout would wake one after the other,
 take the interpreter and queue at the writer gate; queued on as many threads as the process
 lets write at once, the writes run back to back instead (about 0.2 ms less CPU per checkout,
-docs/performance.md). Only for handlers that call nothing outside the database: a slow
-provider call would hold up every write queued behind it.
+docs/performance.md). Where the marketplace groups writes (a SQLite file), the lane's thread
+also takes every call waiting when it is free, up to ``MAX_GROUP``, and runs them in one write
+group: one transaction, one COMMIT (``Marketplace.write_group``). Each call still succeeds or
+fails on its own; its caller hears back only once the group has committed.
+
+Only for handlers that call nothing outside the database: a slow provider call would hold up
+every write queued behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any, ParamSpec, TypeVar
 
 from litestar import Request
 
+from marketcore.application.shared.ports import StorageUnavailable
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
 LANE = "writer_lane"  # the app state key
+MAX_GROUP = 32  # calls per write group: bounds the wait of the first for the last
+
+
+class _Call:
+    def __init__(self, run: Callable[[], Any], loop: asyncio.AbstractEventLoop) -> None:
+        self.run = run
+        self.loop = loop
+        self.future: asyncio.Future[Any] = loop.create_future()
+        self.outcome: tuple[bool, Any] = (False, None)
+
+    def settle(self) -> None:
+        """On the caller's loop."""
+        if self.future.cancelled():
+            return
+        ok, value = self.outcome
+        if ok:
+            self.future.set_result(value)
+        else:
+            self.future.set_exception(value)
 
 
 class WriterLane:
-    def __init__(self, threads: int) -> None:
+    """``threads`` workers; with ``group`` each runs the calls waiting for it in one write group."""
+
+    def __init__(self, threads: int, group: Callable[[], AbstractContextManager[None]] | None = None) -> None:
         self.threads = threads
-        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="marketcore-writer")
+        self._group = group
+        self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._workers = [
+            threading.Thread(target=self._work, name=f"marketcore-writer-{i}", daemon=True)
+            for i in range(threads)
+        ]
+        for worker in self._workers:
+            worker.start()
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(*args, **kwargs)`` on the lane, first come first served, in the caller's context."""
-        call = partial(contextvars.copy_context().run, fn, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        call = _Call(partial(contextvars.copy_context().run, fn, *args, **kwargs), asyncio.get_running_loop())
+        self._queue.put(call)
+        result: T = await call.future
+        return result
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        for _ in self._workers:
+            self._queue.put(None)
+        for worker in self._workers:
+            worker.join()
+
+    def _work(self) -> None:
+        while (first := self._queue.get()) is not None:
+            calls = [first]
+            if self._group is not None:
+                calls += self._waiting(MAX_GROUP - 1)
+            self._run(calls)
+            for call in calls:
+                call.loop.call_soon_threadsafe(call.settle)
+
+    def _waiting(self, most: int) -> list[_Call]:
+        calls: list[_Call] = []
+        while len(calls) < most:
+            try:
+                call = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if call is None:  # closing: leave the sentinel for this thread's next get
+                self._queue.put(None)
+                break
+            calls.append(call)
+        return calls
+
+    def _run(self, calls: list[_Call]) -> None:
+        try:
+            if self._group is None:
+                _run_each(calls)
+            else:
+                with self._group():
+                    _run_each(calls)
+        except Exception as error:  # the group's COMMIT failed: none of its writes is stored
+            for call in calls:
+                call.outcome = (False, _unstored(error))
+
+
+def _run_each(calls: list[_Call]) -> None:
+    for call in calls:
+        try:
+            call.outcome = (True, call.run())
+        except BaseException as error:  # handed to the caller, as an executor would
+            call.outcome = (False, error)
+
+
+def _unstored(error: Exception) -> StorageUnavailable:
+    if isinstance(error, StorageUnavailable):
+        return error
+    failure = StorageUnavailable(f"the database did not commit: {type(error).__name__}")
+    failure.__cause__ = error
+    return failure
 
 
 def writer_lane(request: Request[Any, Any, Any]) -> WriterLane:
