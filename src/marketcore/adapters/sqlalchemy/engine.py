@@ -187,7 +187,7 @@ def _sqlite_engine(url: URL, pool_size: int, max_overflow: int, common: dict[str
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             # No checkpoint inside a commit (it would run under the writer lock): a thread of
-            # its own runs one every CHECKPOINT_EVERY commits (checkpoints.py).
+            # its own runs one every CHECKPOINT_EVERY units of work committed (checkpoints.py).
             cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")

@@ -20,7 +20,7 @@ import contextvars
 import queue
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from functools import partial
 from typing import Any, ParamSpec, TypeVar
 
@@ -60,25 +60,36 @@ class WriterLane:
         self.threads = threads
         self._group = group
         self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
-        self._workers = [
-            threading.Thread(target=self._work, name=f"marketcore-writer-{i}", daemon=True)
-            for i in range(threads)
-        ]
-        for worker in self._workers:
-            worker.start()
+        self._workers: list[threading.Thread] = []
+        self._starting = threading.Lock()
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(*args, **kwargs)`` on the lane, first come first served, in the caller's context."""
+        if not self._workers:
+            self._start()
         call = _Call(partial(contextvars.copy_context().run, fn, *args, **kwargs), asyncio.get_running_loop())
         self._queue.put(call)
         result: T = await call.future
         return result
 
     def close(self) -> None:
-        for _ in self._workers:
+        with self._starting:
+            workers, self._workers = self._workers, []
+        for _ in workers:
             self._queue.put(None)
-        for worker in self._workers:
+        for worker in workers:
             worker.join()
+
+    def _start(self) -> None:
+        """The threads start with the first call, so an app built and never served leaves none."""
+        with self._starting:
+            if not self._workers:
+                self._workers = [
+                    threading.Thread(target=self._work, name=f"marketcore-writer-{i}", daemon=True)
+                    for i in range(self.threads)
+                ]
+                for worker in self._workers:
+                    worker.start()
 
     def _work(self) -> None:
         while (first := self._queue.get()) is not None:
@@ -87,7 +98,8 @@ class WriterLane:
                 calls += self._waiting(MAX_GROUP - 1)
             self._run(calls)
             for call in calls:
-                call.loop.call_soon_threadsafe(call.settle)
+                with suppress(RuntimeError):  # its loop has closed: nobody waits for the answer
+                    call.loop.call_soon_threadsafe(call.settle)
 
     def _waiting(self, most: int) -> list[_Call]:
         calls: list[_Call] = []
