@@ -60,3 +60,11 @@ def test_money_compares_by_value_and_prints_in_major_units() -> None:
     assert Money(150) == Money(150)
     assert Money(150) != Money(150, Currency.USD)
     assert str(Money(-1205)) == "-12.05 CNY"
+
+
+def test_a_sum_of_money_is_in_its_currency_and_refuses_another() -> None:
+    dollars = [Money(150, Currency.USD), Money(250, Currency.USD)]
+    assert Money.sum(dollars, Currency.USD) == Money(400, Currency.USD)
+    assert Money.sum([], Currency.EUR) == Money(0, Currency.EUR)
+    with pytest.raises(InvalidInput, match="cannot combine CNY and USD"):
+        Money.sum([Money(1), Money(2, Currency.USD)])

@@ -31,10 +31,13 @@ class Money:
 
     @classmethod
     def sum(cls, items: Iterable[Money], currency: Currency = Currency.CNY) -> Money:
-        total = cls.zero(currency)
+        """One ``Money`` at the end, not one per item (order totals are summed on every read)."""
+        amount = 0
         for item in items:
-            total = total + item
-        return total
+            if item.currency is not currency:
+                raise InvalidInput("currency", f"cannot combine {currency} and {item.currency}")
+            amount += item.amount
+        return cls(amount, currency)
 
     def _same(self, other: Money) -> None:
         if other.currency is not self.currency:

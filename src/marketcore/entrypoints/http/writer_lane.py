@@ -97,9 +97,12 @@ class WriterLane:
             if self._group is not None:
                 calls += self._waiting(MAX_GROUP - 1)
             self._run(calls)
+            by_loop: dict[asyncio.AbstractEventLoop, list[_Call]] = {}
             for call in calls:
-                with suppress(RuntimeError):  # its loop has closed: nobody waits for the answer
-                    call.loop.call_soon_threadsafe(call.settle)
+                by_loop.setdefault(call.loop, []).append(call)
+            for loop, answered in by_loop.items():  # one wake-up per loop, not one per call
+                with suppress(RuntimeError):  # the loop has closed: nobody waits for the answers
+                    loop.call_soon_threadsafe(_settle, answered)
 
     def _waiting(self, most: int) -> list[_Call]:
         calls: list[_Call] = []
@@ -124,6 +127,11 @@ class WriterLane:
         except Exception as error:  # the group's COMMIT failed: none of its writes is stored
             for call in calls:
                 call.outcome = (False, _unstored(error))
+
+
+def _settle(calls: list[_Call]) -> None:
+    for call in calls:
+        call.settle()
 
 
 def _run_each(calls: list[_Call]) -> None:
