@@ -6,9 +6,9 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from marketcore.adapters.clock import SystemClock
-from marketcore.adapters.sqlalchemy.engine import writer_gate
+from marketcore.adapters.sqlalchemy.engine import is_sqlite_file, writer_gate
 from marketcore.adapters.sqlalchemy.migrate import upgrade
-from marketcore.adapters.sqlalchemy.write_groups import groups_writes, write_group
+from marketcore.adapters.sqlalchemy.write_groups import write_group
 from marketcore.application.cart.services import CartService
 from marketcore.application.catalog.services import CatalogService
 from marketcore.application.identity.services import IdentityService
@@ -73,7 +73,7 @@ class Marketplace:
     def groups_writes(self) -> bool:
         """Whether ``write_group`` shares one transaction among its writes here (a SQLite file)."""
         engine = self.container.engine()
-        return engine is not None and groups_writes(engine)
+        return engine is not None and is_sqlite_file(engine)
 
     def write_group(self) -> AbstractContextManager[None]:
         """Use cases this thread runs inside the block commit together, at its end, where that

@@ -24,7 +24,7 @@ import weakref
 
 from sqlalchemy import Engine
 
-from marketcore.adapters.sqlalchemy.engine import writer_gate
+from marketcore.adapters.sqlalchemy.engine import is_sqlite_file, writer_gate
 
 CHECKPOINT_EVERY = 100  # SQLite commits between WAL checkpoints (a checkout writes ~40 pages)
 
@@ -38,10 +38,10 @@ _thread: threading.Thread | None = None
 
 
 def committed(engine: Engine, units: int = 1) -> None:
-    """Counts the units of work a SQLite commit stored (a write group's are many): every
+    """Counts the units of work a commit to a SQLite file stored (a write group's are many): every
     ``CHECKPOINT_EVERY`` of them ask for a checkpoint, so the WAL holds about as many pages
     between checkpoints however the writes were grouped."""
-    if engine.url.database in (None, "", ":memory:"):  # no WAL, and one shared connection
+    if not is_sqlite_file(engine):
         return
     with _counting:
         count = _commits.get(engine, 0) + units

@@ -18,13 +18,16 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
 from marketcore.adapters.sqlalchemy.types import json_deserializer, json_serializer
+from marketcore.application.shared.ports import StorageUnavailable
 
 BUSY_TIMEOUT_MS = 30_000
 PING_AFTER_IDLE_S = 1.0
+_IN_MEMORY = (None, "", ":memory:")  # SQLite database names with no file behind them
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -164,8 +167,23 @@ def _ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError(str(error)) from error
 
 
+def is_sqlite_file(engine: Engine) -> bool:
+    """A SQLite database in a file: WAL, checkpoints, one writer. (In memory, there is one
+    shared connection and no WAL.)"""
+    return engine.dialect.name == "sqlite" and engine.url.database not in _IN_MEMORY
+
+
+def connect(engine: Engine) -> Connection:
+    """A connection, or ``StorageUnavailable`` when the server refuses one (down, or out of
+    connections) or the pool has none to spare in time: a busy database is not a crash."""
+    try:
+        return engine.connect()
+    except (OperationalError, PoolTimeout) as error:
+        raise StorageUnavailable(f"the database is unavailable: {type(error).__name__}") from error
+
+
 def _sqlite_engine(url: URL, pool_size: int, max_overflow: int, common: dict[str, Any]) -> Engine:
-    in_memory = url.database in (None, "", ":memory:")
+    in_memory = url.database in _IN_MEMORY
     connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
     if in_memory:  # one shared connection, otherwise every connection sees its own empty database
         engine = create_engine(url, poolclass=StaticPool, connect_args=connect_args, **common)

@@ -6,15 +6,14 @@ from functools import partial
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from marketcore.adapters.counters import CounterStore
 from marketcore.adapters.documents import DocumentStore
 from marketcore.adapters.sqlalchemy.checkpoints import committed
 from marketcore.adapters.sqlalchemy.counters import SqlAlchemyCounterStore
 from marketcore.adapters.sqlalchemy.document_cache import cache_for
-from marketcore.adapters.sqlalchemy.engine import writer_gate
+from marketcore.adapters.sqlalchemy.engine import connect, writer_gate
 from marketcore.adapters.sqlalchemy.outbox import SqlAlchemyOutbox
 from marketcore.adapters.sqlalchemy.raw import Batch, RawSql
 from marketcore.adapters.sqlalchemy.stock import SqlAlchemyStockLedger
@@ -27,7 +26,7 @@ from marketcore.adapters.unit_of_work import (
     TouchedStockLedger,
     hand_on,
 )
-from marketcore.application.shared.ports import OutboxStore, StorageUnavailable
+from marketcore.application.shared.ports import OutboxStore
 from marketcore.domain.shared.errors import AlreadyExists, ConcurrencyConflict
 from marketcore.domain.shared.events import DomainEvent
 
@@ -72,7 +71,7 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         if self._writer is not None:
             self._writer.acquire()
         try:
-            connection = self._connect()
+            connection = connect(self.engine)
             if self.read_only:  # SQLite: a deferred BEGIN reads a WAL snapshot beside the writer
                 connection = connection.execution_options(marketcore_read_only=True)
             try:
@@ -98,14 +97,6 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         served = cache if self.cached else None
         self._store = SqlAlchemyDocumentStore(connection, sql, served, evicts=cache)
         return self._store, self._ledger, SqlAlchemyOutbox(connection, sql)
-
-    def _connect(self) -> Connection:
-        """A connection, or ``StorageUnavailable`` when the server refuses one (down, or out of
-        connections) or the pool has none to spare in time: a busy database is not a crash."""
-        try:
-            return self.engine.connect()
-        except (OperationalError, PoolTimeout) as error:
-            raise StorageUnavailable(f"the database is unavailable: {type(error).__name__}") from error
 
     def commit(self) -> None:
         if self.read_only:
@@ -185,7 +176,7 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
                 connection.close()
                 if self._writer is not None:
                     self._writer.release()
-        if commit and self._writer is not None and self.engine.dialect.name == "sqlite":
+        if commit and self._writer is not None:
             committed(self.engine)
 
     def _end_member(

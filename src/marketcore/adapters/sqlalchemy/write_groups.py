@@ -23,12 +23,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from marketcore.adapters.sqlalchemy.checkpoints import committed
-from marketcore.adapters.sqlalchemy.engine import writer_gate
-from marketcore.application.shared.ports import StorageUnavailable
+from marketcore.adapters.sqlalchemy.engine import connect, is_sqlite_file, writer_gate
 
 
 class WriteGroup:
@@ -54,24 +51,17 @@ def current_group(engine: Engine) -> WriteGroup | None:
     return group if group is not None and group.engine is engine else None
 
 
-def groups_writes(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
-
-
 @contextmanager
 def write_group(engine: Engine) -> Iterator[None]:
     """Units of work this thread opens on ``engine`` inside the block share one transaction,
     committed when the block ends (see the module docstring). Nested blocks join the outer one."""
-    if not groups_writes(engine) or getattr(_current, "group", None) is not None:
+    if not is_sqlite_file(engine) or getattr(_current, "group", None) is not None:
         yield
         return
     gate = writer_gate(engine)
     gate.acquire()
     try:
-        try:
-            connection = engine.connect()
-        except (OperationalError, PoolTimeout) as error:
-            raise StorageUnavailable(f"the database is unavailable: {type(error).__name__}") from error
+        connection = connect(engine)
         try:
             connection.begin()  # BEGIN IMMEDIATE: the write lock, for the whole group
             group = WriteGroup(engine, connection)
