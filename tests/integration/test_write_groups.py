@@ -10,10 +10,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import pytest
+from sqlalchemy import event
 
 from marketcore import Marketplace, create_marketplace
+from marketcore.adapters.sqlalchemy.document_cache import cache_for
 from marketcore.application.ordering.checkout import ItemRequest
 from marketcore.application.shared.ports import StorageUnavailable
 from marketcore.domain.shared.errors import IdempotencyConflict
@@ -96,6 +100,53 @@ def test_a_stale_cached_read_found_at_a_members_commit_is_rolled_back_and_retrie
         placed = ours.checkout.checkout(world.buyer, world.address_id, "sandbox", [ItemRequest(sku_id, 1)])
     assert placed.checkout.amount_due.amount < 10_000
     assert _reserved(theirs, sku_id) == 2  # one for each checkout, not one more for the first try
+
+
+def test_later_members_do_not_check_again_the_versions_an_earlier_member_checked(
+    markets: tuple[Marketplace, Marketplace],
+) -> None:
+    # Under the group's write lock only members change rows: the first member's check of the
+    # cached product, shop and promotions holds for the members after it.
+    ours, _ = markets
+    world, sku_id = _world(ours)
+    _buy(ours, world, sku_id)  # the cache is warm
+    checks: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("SELECT (SELECT count(*)"):
+            checks.append(statement)
+
+    engine = ours.container.engine()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with ours.write_group():
+            for _ in range(3):
+                _buy(ours, world, sku_id)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(checks) == 1
+
+
+def test_a_member_that_wrote_a_document_makes_later_members_check_it_again(
+    markets: tuple[Marketplace, Marketplace],
+) -> None:
+    # The first member checks the cached product; the second changes its price. A third served
+    # the old product (a stale entry put back, as a reader elsewhere in the process could) must
+    # check it again, lose, and be retried at the new price.
+    ours, _ = markets
+    world, sku_id = _world(ours)
+    shop = world.shops[0]
+    product_id = shop.product_ids[0]
+    _buy(ours, world, sku_id)
+    cache = cache_for(ours.container.engine())
+    stale = cache.get("products", product_id)
+    assert stale is not None
+    with ours.write_group():
+        _buy(ours, world, sku_id)
+        ours.catalog.update_sku(shop.staff, shop.id, sku_id, price=7_000)
+        cache.put("products", product_id, stale.version, msgspec.json.decode(stale.body), stale.snapshot)
+        placed = ours.checkout.checkout(world.buyer, world.address_id, "sandbox", [ItemRequest(sku_id, 1)])
+    assert placed.checkout.amount_due.amount < 10_000
 
 
 def test_a_block_that_fails_stores_and_hands_on_nothing(markets: tuple[Marketplace, Marketplace]) -> None:

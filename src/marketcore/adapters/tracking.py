@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
+import msgspec
 
 from marketcore.adapters.documents import A, ColumnValue, DocumentSpec, Filter, Order
 from marketcore.domain.shared.errors import AlreadyExists, ConcurrencyConflict
@@ -27,6 +28,10 @@ class Snapshot:
     data: Document
     columns: Columns
     keys: frozenset[str]
+    # The aggregate's whole msgspec JSON (version and events too) when it matched this snapshot:
+    # set on the snapshots a cache serves again and again, so that telling an unchanged
+    # document is one encode and one bytes comparison, not a dict built and compared.
+    encoded: bytes | None = attrs.field(default=None, eq=False, repr=False)
 
     @classmethod
     def of(cls, spec: DocumentSpec[Any], aggregate: Aggregate, data: Document | None = None) -> Snapshot:
@@ -123,6 +128,8 @@ class Tracker:
             tracked = self._items[key]
             stored = tracked.stored
             if stored is not None:
+                if stored.encoded is not None and msgspec.json.encode(tracked.aggregate) == stored.encoded:
+                    continue
                 data = tracked.spec.encode(tracked.aggregate)
                 if data == stored.data:
                     continue

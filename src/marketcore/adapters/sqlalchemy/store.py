@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import msgspec
 from sqlalchemy import (
     ColumnElement,
@@ -37,7 +38,7 @@ from marketcore.adapters.sqlalchemy.tables import (
     document_keys,
     document_table,
 )
-from marketcore.adapters.tracking import Tracker, Write, check_columns
+from marketcore.adapters.tracking import Snapshot, Tracker, Write, check_columns
 from marketcore.domain.shared.errors import AlreadyExists, ConcurrencyConflict
 from marketcore.domain.shared.events import Aggregate
 
@@ -267,6 +268,17 @@ def _verify(sql: RawSql, shape: Sequence[tuple[str, int]]) -> str:
     return "SELECT " + ", ".join(counts)
 
 
+COLLECTIONS = "collection_versions"
+Served = tuple[str, str, int]  # (table, id, version): a version a commit rests on
+
+
+def _by_table(checks: Sequence[Served]) -> dict[str, list[dict[str, Any]]]:
+    by_table: dict[str, list[dict[str, Any]]] = {}
+    for table, ident, version in checks:
+        by_table.setdefault(table, []).append({"id": ident, "version": version})
+    return by_table
+
+
 def _ids_only(filters: Sequence[Filter], order: Sequence[Order]) -> bool:
     return (
         len(filters) == 1
@@ -284,12 +296,21 @@ def _pg_columns(table: Table) -> tuple[tuple[str, str], ...]:
     return tuple((column.name, pg_type(column)) for column in table.columns)
 
 
+def _served_as(snapshot: Snapshot, aggregate: Aggregate) -> Snapshot:
+    """The snapshot a cache hands out, with the aggregate's encoding as just decoded (see
+    ``Snapshot.encoded``)."""
+    return attrs.evolve(snapshot, encoded=msgspec.json.encode(aggregate))
+
+
+@functools.cache
+def _param_names(table: Table) -> tuple[tuple[str, str], ...]:
+    """(parameter, column) in the table's column order: ``("p0", "id")``, ``("p1", "version")`` ..."""
+    return tuple((f"p{i}", column.name) for i, column in enumerate(table.columns))
+
+
 def _params(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     """The row's values as ``p0``, ``p1`` ... in the table's column order, the body as JSON."""
-    return {
-        f"p{i}": json_text(row["data"]) if column.name == "data" else row[column.name]
-        for i, column in enumerate(table.columns)
-    }
+    return {p: json_text(row[name]) if name == "data" else row[name] for p, name in _param_names(table)}
 
 
 class SqlAlchemyDocumentStore:
@@ -312,6 +333,7 @@ class SqlAlchemyDocumentStore:
         self._collections: set[tuple[str, int]] = set()  # (kind, collection version) queries used
         self._tracker = Tracker()
         self.written: set[str] = set()
+        self.bumped: set[str] = set()  # the collection_cached kinds flushed (their version bumped)
         self._key_ids: dict[tuple[str, str], str] = {}
 
     def _loaded(
@@ -327,7 +349,7 @@ class SqlAlchemyDocumentStore:
         if self._cache is not None and spec.cacheable:
             snapshot = self._tracker.snapshot(spec, ident)
             if snapshot is not None:
-                self._cache.put(spec.kind, ident, version, data, snapshot)
+                self._cache.put(spec.kind, ident, version, data, _served_as(snapshot, aggregate))
         return aggregate
 
     def _cached(self, spec: DocumentSpec[A], ident: str, key: str | None = None) -> A | None:
@@ -357,43 +379,42 @@ class SqlAlchemyDocumentStore:
     def check_served(self, batch: Batch) -> None:
         """Adds to ``batch`` a check of every version served from the cache and not written
         since (a written one was checked by its UPDATE)."""
-        for kind, versions in sorted(self._unwritten_served().items()):
-            batch.check(kind, versions, f"{kind} changed since this process cached it")
-        if self._collections:
-            kinds = sorted(self._collections)
-            batch.check(
-                "collection_versions",
-                [{"id": kind, "version": version} for kind, version in kinds],
-                f"{', '.join(sorted({kind for kind, _ in kinds}))} changed since this process cached a query",
-            )
+        for kind, versions in _by_table(self._to_check()).items():
+            if kind == COLLECTIONS:
+                kinds = ", ".join(sorted(row["id"] for row in versions))
+                batch.check(kind, versions, f"{kinds} changed since this process cached a query")
+            else:
+                batch.check(kind, versions, f"{kind} changed since this process cached it")
 
-    def verify_served(self) -> None:
+    def verify_served(self, verified: set[Served] | None = None) -> None:
         """SQLite: the same checks as ``check_served``, as one statement before COMMIT. The
         transaction holds SQLite's write lock since its BEGIN IMMEDIATE, so nothing can change
-        between this check and the commit."""
-        checks = sorted(self._unwritten_served().items())
-        if self._collections:
-            kinds = sorted(self._collections)
-            checks.append(("collection_versions", [{"id": k, "version": v} for k, v in kinds]))
-        if not checks:
-            return
-        params: dict[str, Any] = {}
-        for i, (_, versions) in enumerate(checks):
-            for j, row in enumerate(versions):
-                params[f"i{i}_{j}"], params[f"v{i}_{j}"] = row["id"], row["version"]
-        shape = tuple((table, len(versions)) for table, versions in checks)
-        text = self._sql.text(("verify", shape), lambda: _verify(self._sql, shape))
-        found = self._sql.execute(text, params).fetchone()
-        for (table, versions), count in zip(checks, found, strict=True):
-            if count != len(versions):
-                raise ConcurrencyConflict(f"{table} changed since this process cached it")
+        between this check and the commit. ``verified``: what a write group's transaction has
+        shown already and not written since, so not checked again; what passes is added."""
+        checks = self._to_check()
+        if verified:
+            checks = [check for check in checks if check not in verified]
+        if checks:
+            by_table = _by_table(checks)
+            params: dict[str, Any] = {}
+            for i, versions in enumerate(by_table.values()):
+                for j, row in enumerate(versions):
+                    params[f"i{i}_{j}"], params[f"v{i}_{j}"] = row["id"], row["version"]
+            shape = tuple((table, len(versions)) for table, versions in by_table.items())
+            text = self._sql.text(("verify", shape), lambda: _verify(self._sql, shape))
+            found = self._sql.execute(text, params).fetchone()
+            for (table, versions), count in zip(by_table.items(), found, strict=True):
+                if count != len(versions):
+                    raise ConcurrencyConflict(f"{table} changed since this process cached it")
+        if verified is not None:
+            verified.update(checks)
 
-    def _unwritten_served(self) -> dict[str, list[dict[str, Any]]]:
-        by_kind: dict[str, list[dict[str, Any]]] = {}
-        for (kind, ident), version in self._served.items():
-            if ident not in self.written:
-                by_kind.setdefault(kind, []).append({"id": ident, "version": version})
-        return by_kind
+    def _to_check(self) -> list[Served]:
+        """The versions served from the cache and not written since, and the collection
+        versions the cached queries used, in order."""
+        checks = [(kind, ident, v) for (kind, ident), v in self._served.items() if ident not in self.written]
+        checks += [(COLLECTIONS, kind, version) for kind, version in self._collections]
+        return sorted(checks)
 
     def evict_served(self) -> None:
         """Forget the cache entries this unit of work used (it failed, maybe because of one)."""
@@ -543,10 +564,11 @@ class SqlAlchemyDocumentStore:
         aggregates = [self._loaded(spec, ident, v, data) for ident, v, data in found]
         if untracked:  # the snapshots are then those of the rows just read
             cached = []
-            for ident, v, data in found:
+            for (ident, v, data), aggregate in zip(found, aggregates, strict=True):
                 snapshot = self._tracker.snapshot(spec, ident)
                 assert snapshot is not None
-                cached.append(Row(ident, v, msgspec.json.encode(self._sql.load_json(data)), snapshot))
+                body = msgspec.json.encode(self._sql.load_json(data))
+                cached.append(Row(ident, v, body, _served_as(snapshot, aggregate)))
             self._cache.put_query(spec.kind, key, Rows(version, tuple(cached)))
         self._collections.add((spec.kind, version))
         return aggregates
@@ -630,9 +652,10 @@ class SqlAlchemyDocumentStore:
         process's cached queries over it are forgotten."""
         if not kinds:
             return
+        self.bumped.update(kinds)
         batch = self._sql.batch
         if batch is not None:
-            batch.bump("collection_versions", kinds)
+            batch.bump(COLLECTIONS, kinds)
         else:
             for kind in kinds:
                 self._sql.execute(_bump(self._sql), {"id": kind})

@@ -189,19 +189,22 @@ class SqlAlchemyUnitOfWork(StoreUnitOfWork):
         """Release the savepoint, or roll back to it: a member that fails, even while it
         commits, leaves nothing of its own in the group's transaction."""
         name, self._savepoint = self._savepoint, None
-        assert name is not None
+        group = self._group
+        assert name is not None and group is not None
         try:
             if commit:
                 try:
                     if ledger is not None:
                         ledger.flush()
-                    if store is not None:
-                        store.verify_served()  # the group holds the write lock: as good as at COMMIT
+                    if store is not None:  # the group holds the write lock: as good as at COMMIT
+                        store.verify_served(group.verified)
                     sql.execute(f"RELEASE SAVEPOINT {name}")
-                    return
                 except BaseException:
                     self._roll_back_to(sql, name)
                     raise
+                if store is not None:
+                    group.forget(store.written, store.bumped)
+                return
             self._roll_back_to(sql, name)
         finally:
             sql.close()

@@ -26,20 +26,36 @@ from sqlalchemy import Connection, Engine
 
 from marketcore.adapters.sqlalchemy.checkpoints import committed
 from marketcore.adapters.sqlalchemy.engine import connect, is_sqlite_file, writer_gate
+from marketcore.adapters.sqlalchemy.store import COLLECTIONS, Served
 
 
 class WriteGroup:
-    """The transaction its members share, and what they hand on once it commits."""
+    """The transaction its members share, and what they hand on once it commits.
+
+    ``verified``: the cached versions a member's commit has shown to be the stored ones. Under
+    the group's write lock only the members themselves change rows, so a later member served
+    the same versions need not check them again, unless a member since wrote the document
+    (``forget``). A member that rolled back changed nothing: what it wrote is undone."""
 
     def __init__(self, engine: Engine, connection: Connection) -> None:
         self.engine = engine
         self.connection = connection
         self.members = 0
         self.after_commit: list[Callable[[], None]] = []
+        self.verified: set[Served] = set()
 
     def savepoint_name(self) -> str:
         self.members += 1
         return f"member_{self.members}"
+
+    def forget(self, written: set[str], bumped: set[str]) -> None:
+        """A member committed writes to these documents and collections: their versions moved."""
+        if written or bumped:
+            self.verified = {
+                (table, ident, version)
+                for table, ident, version in self.verified
+                if ident not in written and not (table == COLLECTIONS and ident in bumped)
+            }
 
 
 _current = threading.local()
