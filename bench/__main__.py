@@ -7,13 +7,15 @@ import os
 import platform
 import time
 
-from bench import checkout, http, pricing
+from bench import checkout, http, instructions, pricing
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs (about 1 minute in all)")
-    parser.add_argument("--only", choices=("checkout", "http", "pricing"), help="run one benchmark")
+    parser.add_argument(
+        "--only", choices=("checkout", "http", "pricing", "instructions"), help="run one benchmark"
+    )
     args = parser.parse_args(argv)
     print(f"# {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores")
     started = time.monotonic()
@@ -23,6 +25,8 @@ def main(argv: list[str] | None = None) -> None:
         http.run(quick=args.quick)
     if args.only in (None, "pricing"):
         pricing.run(quick=args.quick)
+    if args.only == "instructions" or (args.only is None and not args.quick):
+        instructions.run()
     print(f"# done in {time.monotonic() - started:.0f} s")
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 import uuid
 
-from marketcore.application.shared.ids import new_id
+from marketcore.application.shared.ids import new_id, random_below
 
 
 def test_ids_are_uuid7_unique_and_increase_within_a_process() -> None:
@@ -28,3 +28,11 @@ def test_a_forked_child_draws_other_random_bits_than_its_parent() -> None:
     from_parent = "".join(new_id()[14:] for _ in range(50))
     assert len(from_child) == len(from_parent)
     assert from_child != from_parent
+
+
+def test_random_below_stays_in_range_and_reaches_every_value() -> None:
+    draws = [random_below(6) for _ in range(6_000)]
+    assert set(draws) == set(range(6))
+    assert min(draws.count(n) for n in range(6)) > 800  # about 1,000 each; a bias would show
+    assert all(0 <= random_below(10**12) < 10**12 for _ in range(1_000))
+    assert random_below(1) == 0

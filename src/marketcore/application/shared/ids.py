@@ -27,13 +27,30 @@ def _forget_pool() -> None:
 os.register_at_fork(after_in_child=_forget_pool)
 
 
-def _random80() -> int:
-    """80 random bits from the pool (the caller holds ``_lock``)."""
+def _random_bytes(count: int) -> int:
+    """``count`` random bytes from the pool, as an integer (the caller holds ``_lock``)."""
     global _pool, _taken
-    if _taken == _POOL_SIZE:
+    if _taken + count > _POOL_SIZE:
         _pool, _taken = os.urandom(_POOL_SIZE), 0
-    start, _taken = _taken, _taken + 10
+    start, _taken = _taken, _taken + count
     return int.from_bytes(_pool[start:_taken], "big")
+
+
+def _random80() -> int:
+    return _random_bytes(10)
+
+
+def random_below(bound: int) -> int:
+    """A uniformly random integer in ``[0, bound)``, from the ids' pool (an order number's
+    digits: ``secrets.randbelow`` would cost a system call each)."""
+    if not 0 < bound <= 1 << 128:
+        raise ValueError("bound must be between 1 and 2**128")
+    bits = (bound - 1).bit_length()
+    with _lock:
+        while True:  # rejection sampling: no value more likely than another
+            value = _random_bytes((bits + 7) // 8) & ((1 << bits) - 1)
+            if value < bound:
+                return value
 
 
 def new_id() -> str:
