@@ -24,6 +24,8 @@ import uuid
 from pathlib import Path
 
 from bench.common import NO_VELOCITY_LIMIT, Seeded, print_table
+from marketcore import create_marketplace
+from marketcore.application.ordering.checkout import ItemRequest
 
 GROUP = 16
 BUYERS = 16
@@ -41,9 +43,6 @@ def seed(folder: Path) -> None:
 
 def checkouts(folder: Path, count: int) -> None:
     """``count`` checkouts on a copy of the seeded database (this runs under callgrind)."""
-    from marketcore import create_marketplace
-    from marketcore.application.ordering.checkout import ItemRequest
-
     with tempfile.TemporaryDirectory(prefix="mc-bench-instructions-") as work:
         database = Path(work) / "run.db"
         shutil.copy(folder / "seed.db", database)
@@ -76,10 +75,11 @@ def _instructions(folder: Path, count: int) -> int:
         str(folder),
     ]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    finished = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    finished = subprocess.run(command, capture_output=True, text=True, env=env)
     found = re.search(r"Collected : (\d+)", finished.stderr)
-    if found is None:
-        raise RuntimeError(f"callgrind reported no count: {finished.stderr[-500:]}")
+    if finished.returncode or found is None:
+        errors = "\n".join(line for line in finished.stderr.splitlines() if not line.startswith("=="))
+        raise RuntimeError(f"{count} checkouts under callgrind failed:\n{errors[-2000:]}")
     return int(found.group(1))
 
 

@@ -8,17 +8,16 @@ included; COMMIT/ROLLBACK go through the driver's connection and are not seen).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sql_statements import counting
 
 from marketcore.application.ordering.checkout import ItemRequest
-from marketcore.bootstrap import Marketplace, create_marketplace
+from marketcore.bootstrap import create_marketplace
 from marketcore.domain.promotions.kinds import FixedAmountOff
 from marketcore.domain.shared.money import Money
 from marketcore.testing.coupons import give_coupon
@@ -47,21 +46,6 @@ BUDGETS: dict[str, dict[str, int]] = {
         "flash-sale checkout": 9,
     },
 }
-
-
-@contextmanager
-def counting(market: Marketplace) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(" ".join(statement.split())[:120])
-
-    engine = market.container.engine()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def measure(url: str) -> dict[str, list[str]]:

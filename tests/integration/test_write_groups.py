@@ -10,11 +10,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import pytest
-from sqlalchemy import event
+from sql_statements import counting
 
 from marketcore import Marketplace, create_marketplace
 from marketcore.adapters.sqlalchemy.document_cache import cache_for
@@ -110,20 +109,10 @@ def test_later_members_do_not_check_again_the_versions_an_earlier_member_checked
     ours, _ = markets
     world, sku_id = _world(ours)
     _buy(ours, world, sku_id)  # the cache is warm
-    checks: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.startswith("SELECT (SELECT count(*)"):
-            checks.append(statement)
-
-    engine = ours.container.engine()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        with ours.write_group():
-            for _ in range(3):
-                _buy(ours, world, sku_id)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    with counting(ours) as statements, ours.write_group():
+        for _ in range(3):
+            _buy(ours, world, sku_id)
+    checks = [s for s in statements if s.startswith("SELECT (SELECT count(*)")]
     assert len(checks) == 1
 
 

@@ -36,10 +36,6 @@ def _random_bytes(count: int) -> int:
     return int.from_bytes(_pool[start:_taken], "big")
 
 
-def _random80() -> int:
-    return _random_bytes(10)
-
-
 def random_below(bound: int) -> int:
     """A uniformly random integer in ``[0, bound)``, from the ids' pool (an order number's
     digits: ``secrets.randbelow`` would cost a system call each)."""
@@ -58,7 +54,7 @@ def new_id() -> str:
     global _last
     millis = time.time_ns() // 1_000_000
     with _lock:
-        rand = _random80()
+        rand = _random_bytes(10)  # 80 bits
         value = (millis & ((1 << 48) - 1)) << 80
         value |= 0x7 << 76
         value |= ((rand >> 62) & 0xFFF) << 64
