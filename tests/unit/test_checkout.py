@@ -170,3 +170,22 @@ def test_a_checkout_announces_what_it_wrote_not_what_it_read(backend: str, tmp_p
     assert str(s.buyer.user_id) not in written
     assert not {s.shops[0].id, s.shops[0].product_ids[0]} & written
     m.close()
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+@pytest.mark.parametrize("idempotency_key", [None, "k-1"])
+def test_an_order_number_drawn_twice_is_drawn_again_not_a_failed_checkout(
+    backend: str, idempotency_key: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Twelve random digits a day: at 1,000 orders a second some thousands of numbers a day are
+    # drawn twice. The unique key refuses the second; the buyer must not see that.
+    m = create_marketplace("memory://" if backend == "memory" else f"sqlite:///{tmp_path / 'c.db'}")
+    s = a_marketplace_with(m, shops=1)
+    items = [ItemRequest(s.shops[0].sku_ids[0], 1)]
+    draws = iter([7, 7, 8])
+    monkeypatch.setattr("marketcore.application.ordering.checkout.random_below", lambda _: next(draws))
+    first = m.checkout.checkout(s.buyer, s.address_id, "sandbox", items)
+    second = m.checkout.checkout(s.buyer, s.address_id, "sandbox", items, idempotency_key=idempotency_key)
+    assert [first.orders[0].number[-12:], second.orders[0].number[-12:]] == ["000000000007", "000000000008"]
+    assert stock_of(m, s.shops[0].product_ids[0], s.shops[0].sku_ids[0]) == (10, 2)
+    m.close()

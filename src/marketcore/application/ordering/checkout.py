@@ -194,8 +194,10 @@ class CheckoutService(Service[OrderingUnitOfWork]):
                     replay_first,
                 )
             except AlreadyExists:
-                # The key was taken (a retry, or a racing request): the next attempt replays it.
-                if idempotency_key is None or attempt == ATTEMPTS:
+                # The idempotency key was taken (a retry, or a racing request): the next attempt
+                # replays it. Or an order number was drawn twice (twelve random digits a day):
+                # nothing was written, and the next attempt draws new ones.
+                if attempt == ATTEMPTS:
                     raise
             except ConcurrencyConflict:
                 # Lost a race on a row (PostgreSQL deadlock victim): nothing was written; go again.
