@@ -266,7 +266,7 @@ FLASH_SALES = DocumentSpec(
 CHECKOUTS = DocumentSpec(
     "checkouts",
     Checkout,
-    columns=(Column("buyer_id", str),),
+    columns=(Column("buyer_id", str, indexed=False),),  # no query filters on it (migration 0009)
     extract=lambda c: {"buyer_id": c.buyer_id},
     keys=lambda c: [f"idempotency:{c.buyer_id}:{c.idempotency_key}"] if c.idempotency_key else [],
 )

@@ -519,5 +519,9 @@ def _address_fingerprint(address: AddressSnapshot) -> str:
 
 
 def _order_number(at: datetime) -> str:
-    """Human-readable and not enumerable: the date, then twelve random digits."""
-    return f"{at.year:04d}{at.month:02d}{at.day:02d}{random_below(10**12):012d}"
+    """Human-readable and not enumerable: the date, the second of the day, then seven random
+    digits. A number is as hard to guess as with twelve random digits a day (a second's 10**7
+    against a day's 10**12 / 86,400 numbers), but a day's numbers follow the clock, so their
+    unique keys are appended to the key index instead of each landing on a page of its own."""
+    second = at.hour * 3600 + at.minute * 60 + at.second
+    return f"{at.year:04d}{at.month:02d}{at.day:02d}{second:05d}{random_below(10**7):07d}"
