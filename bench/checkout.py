@@ -26,7 +26,7 @@ from typing import Any
 
 from bench.common import Seeded, postgres_schema, print_table, psycopg_kwargs, run_processes, run_threads
 from marketcore.adapters.repositories import CHECKOUTS, ORDERS
-from marketcore.application.ordering.checkout import CheckoutResult
+from marketcore.application.ordering.checkout import CheckoutResult, order_number
 from marketcore.application.shared.ids import new_id
 
 WORKERS = (1, 4, 16)
@@ -51,7 +51,7 @@ class Templates:
         orders = []
         for shop_id, template in self.orders:
             order_id = new_id()
-            number = now.strftime("%Y%m%d") + f"{uuid.uuid4().int % 10**12:012d}"
+            number = order_number(now)
             lines = [{**line, "id": new_id()} for line in template["lines"]]
             body = {**template, "id": order_id, "checkout_id": checkout_id, "number": number}
             body["buyer_id"], body["lines"] = buyer_id, lines

@@ -179,8 +179,8 @@ def test_a_checkout_announces_what_it_wrote_not_what_it_read(backend: str, tmp_p
 def test_an_order_number_drawn_twice_is_drawn_again_not_a_failed_checkout(
     backend: str, idempotency_key: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Seven random digits a second: at 1,000 orders a second a number is drawn twice about every
-    # twenty seconds. The unique key refuses the second; the buyer must not see that.
+    # Nine random digits a second: at 2,000 orders a second a number is drawn twice about every
+    # eight minutes. The unique key refuses the second; the buyer must not see that.
     m = create_marketplace("memory://" if backend == "memory" else f"sqlite:///{tmp_path / 'c.db'}")
     s = a_marketplace_with(m, shops=1)
     items = [ItemRequest(s.shops[0].sku_ids[0], 1)]
@@ -188,12 +188,12 @@ def test_an_order_number_drawn_twice_is_drawn_again_not_a_failed_checkout(
     monkeypatch.setattr("marketcore.application.ordering.checkout.random_below", lambda _: next(draws))
     first = m.checkout.checkout(s.buyer, s.address_id, "sandbox", items)
     second = m.checkout.checkout(s.buyer, s.address_id, "sandbox", items, idempotency_key=idempotency_key)
-    assert [first.orders[0].number[-7:], second.orders[0].number[-7:]] == ["0000007", "0000008"]
+    assert [first.orders[0].number[-9:], second.orders[0].number[-9:]] == ["000000007", "000000008"]
     assert stock_of(m, s.shops[0].product_ids[0], s.shops[0].sku_ids[0]) == (10, 2)
     m.close()
 
 
-def test_order_numbers_are_the_date_the_second_and_seven_random_digits(
+def test_order_numbers_are_the_date_the_second_and_nine_random_digits(
     marketplace: Marketplace, clock: FrozenClock
 ) -> None:
     s = a_marketplace_with(marketplace, shops=2)
@@ -202,7 +202,7 @@ def test_order_numbers_are_the_date_the_second_and_seven_random_digits(
     clock.advance(timedelta(seconds=1))
     later = marketplace.checkout.checkout(s.buyer, s.address_id, "sandbox", items)
     numbers = [o.number for o in (*first.orders, *later.orders)]
-    assert all(len(n) == 20 and n.isdigit() for n in numbers)
+    assert all(len(n) == 22 and n.isdigit() for n in numbers)
     assert [n[:13] for n in numbers] == ["2026111136000"] * 2 + ["2026111136001"] * 2  # 10:00:00 UTC
     assert max(numbers[:2]) < min(numbers[2:])  # a day's numbers follow the clock
     assert len(set(numbers)) == 4
