@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from marketcore.adapters.sqlalchemy.raw import RawSql, json_text, pg_type, placeholder, sqlite_time
+from marketcore.adapters.sqlalchemy.raw import RawSql, json_text, pg_type, positional, sqlite_time
 from marketcore.adapters.sqlalchemy.tables import outbox
 from marketcore.application.shared.ports import OutboxEntry, OutboxMessage
 from marketcore.domain.shared.clock import require_aware
@@ -38,7 +38,7 @@ def _row(entry: OutboxEntry) -> dict[str, Any]:
 
 
 def _insert(dialect: str) -> str:
-    values = ", ".join(placeholder(dialect, name) for name in _COLUMNS)
+    values = ", ".join([positional(dialect)] * len(_COLUMNS))
     return f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES ({values})"
 
 
@@ -71,16 +71,16 @@ class SqlAlchemyOutbox:
             return
         postgres = self._sql.postgres
         rows = [
-            {
-                "event_id": entry.event_id,
-                "name": entry.name,
-                "aggregate_kind": entry.aggregate_kind,
-                "aggregate_id": entry.aggregate_id,
-                "occurred_at": entry.occurred_at if postgres else sqlite_time(entry.occurred_at),
-                "payload": json_text(entry.payload),
-            }
+            (
+                entry.event_id,
+                entry.name,
+                entry.aggregate_kind,
+                entry.aggregate_id,
+                entry.occurred_at if postgres else sqlite_time(entry.occurred_at),
+                json_text(entry.payload),
+            )
             for entry in entries
-        ]
+        ]  # in _COLUMNS order
         self._sql.execute_many(self._sql.text("insert_outbox", lambda: _insert(self._sql.name)), rows)
 
     def claim(self, limit: int) -> list[OutboxMessage]:

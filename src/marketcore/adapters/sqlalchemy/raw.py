@@ -22,7 +22,7 @@ from sqlalchemy import ClauseElement, Connection, Dialect, Executable
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-Params = dict[str, Any]
+Params = dict[str, Any] | tuple[Any, ...]
 
 # SQLite compiles with named parameters (``:name``) so both drivers take the same dict;
 # psycopg's dialect already uses ``%(name)s``.
@@ -37,6 +37,11 @@ def _compile_dialect(dialect: Dialect) -> Dialect:
 
 def placeholder(dialect_name: str, name: str) -> str:
     return f":{name}" if dialect_name == "sqlite" else f"%({name})s"
+
+
+def positional(dialect_name: str) -> str:
+    """A positional parameter's placeholder (its value comes from a tuple)."""
+    return "?" if dialect_name == "sqlite" else "%s"
 
 
 def sqlite_time(value: datetime) -> str:

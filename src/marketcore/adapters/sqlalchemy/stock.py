@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Executable, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from marketcore.adapters.sqlalchemy.raw import RawSql, pg_type, placeholder, sqlite_time
+from marketcore.adapters.sqlalchemy.raw import RawSql, pg_type, placeholder, positional, sqlite_time
 from marketcore.adapters.sqlalchemy.tables import stock_levels, stock_movements
 from marketcore.application.shared.ids import new_id
 from marketcore.domain.inventory.stock import MovementKind, MovementTotals, StockLevel, StockMovement
@@ -74,7 +74,7 @@ _MOVEMENT_TYPES = tuple((name, pg_type(stock_movements.c[name])) for name in _MO
 
 
 def _insert_movements(dialect: str) -> str:
-    values = ", ".join(placeholder(dialect, name) for name in _MOVEMENT_COLUMNS)
+    values = ", ".join([positional(dialect)] * len(_MOVEMENT_COLUMNS))
     return f"INSERT INTO stock_movements ({', '.join(_MOVEMENT_COLUMNS)}) VALUES ({values})"
 
 
@@ -130,7 +130,7 @@ class SqlAlchemyStockLedger:
                 self._sql.batch.insert("stock_movements", _MOVEMENT_TYPES, rows)
                 return
             text = self._sql.text("insert_movements", lambda: _insert_movements(self._sql.name))
-            self._sql.execute_many(text, rows)
+            self._sql.execute_many(text, [tuple([row[name] for name in _MOVEMENT_COLUMNS]) for row in rows])
 
     def create(self, sku_id: str, shop_id: str, on_hand: int, at: datetime, reference: str) -> None:
         require_aware(at)
