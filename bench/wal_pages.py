@@ -4,7 +4,7 @@ Every page a transaction dirties is written to the WAL at COMMIT (two write call
 and page) and copied again into the database at the next checkpoint, so the count is the I/O a
 checkout costs, whatever the machine's speed. It comes from the WAL itself: 16 checkouts (3 lines,
 2 shops) in one write group, after a warm-up, the frames of that last transaction mapped to their
-b-trees with SQLite's ``dbstat`` table. About 30 seconds.
+b-trees with SQLite's ``dbstat`` table. A few seconds.
 
     .venv/bin/python -m bench.wal_pages [--warm-up 1600]
 """

@@ -177,11 +177,16 @@ def test_a_checkout_announces_what_it_wrote_not_what_it_read(backend: str, tmp_p
 @pytest.mark.parametrize("backend", ["memory", "sqlite"])
 @pytest.mark.parametrize("idempotency_key", [None, "k-1"])
 def test_an_order_number_drawn_twice_is_drawn_again_not_a_failed_checkout(
-    backend: str, idempotency_key: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend: str,
+    idempotency_key: str | None,
+    clock: FrozenClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Nine random digits a second: at 2,000 orders a second a number is drawn twice about every
     # eight minutes. The unique key refuses the second; the buyer must not see that.
-    m = create_marketplace("memory://" if backend == "memory" else f"sqlite:///{tmp_path / 'c.db'}")
+    url = "memory://" if backend == "memory" else f"sqlite:///{tmp_path / 'c.db'}"
+    m = create_marketplace(url, clock=clock)  # both checkouts in one second, so 7 is drawn twice
     s = a_marketplace_with(m, shops=1)
     items = [ItemRequest(s.shops[0].sku_ids[0], 1)]
     draws = iter([7, 7, 8])

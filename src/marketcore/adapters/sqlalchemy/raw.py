@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 Params = dict[str, Any] | tuple[Any, ...]
 
 # SQLite compiles with named parameters (``:name``) so both drivers take the same dict;
-# psycopg's dialect already uses ``%(name)s``.
+# psycopg's dialect already uses ``%(name)s``. The hot inserts bind tuples (``positional``).
 _sqlite_named = sqlite.dialect(paramstyle="named")
 _texts: dict[tuple[str, Any], str] = {}
 _texts_lock = threading.Lock()
