@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
+from sqlalchemy import event
 
 from marketcore import Marketplace, create_marketplace
 from marketcore.adapters.clock import FrozenClock
@@ -46,3 +50,27 @@ def test_blacklisting_is_for_operators(marketplace: Marketplace) -> None:
     s = a_marketplace_with(marketplace, shops=1)
     with pytest.raises(Forbidden):
         marketplace.risk.blacklist(s.buyer, "user", "someone", "spite")
+
+
+def test_the_velocity_count_stops_at_the_limit_however_often_a_buyer_is_blocked(
+    clock: FrozenClock, tmp_path: Path
+) -> None:
+    # Blocked attempts are recorded too: counted in full, each further attempt of a client that
+    # keeps trying would scan more of them, under SQLite's writer lock.
+    m = create_marketplace(f"sqlite:///{tmp_path / 'v.db'}", clock=clock, velocity_checkouts_per_hour=3)
+    s = a_marketplace_with(m, shops=1)
+    items = [ItemRequest(s.shops[0].sku_ids[0], 1)]
+    for _ in range(3):
+        m.checkout.checkout(s.buyer, s.address_id, "cod", items)
+    counts: list[int] = []
+
+    def record(_conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "FROM risk_records" in statement and "count" in statement:
+            counts.append(cursor.connection.execute(statement, params).fetchone()[0])
+
+    event.listen(m.container.engine(), "before_cursor_execute", record)
+    for _ in range(5):
+        with pytest.raises(RiskBlocked):
+            m.checkout.checkout(s.buyer, s.address_id, "cod", items)
+    assert counts == [3] * 5  # 3 placed and up to 4 blocked records in the window, counted to 3
+    m.close()

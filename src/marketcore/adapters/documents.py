@@ -136,7 +136,10 @@ class DocumentStore(Protocol):
         (``SKIP LOCKED``), so parallel workers share out due work."""
         ...
 
-    def count(self, spec: DocumentSpec[A], filters: Sequence[Filter] = ()) -> int: ...
+    def count(self, spec: DocumentSpec[A], filters: Sequence[Filter] = (), at_most: int | None = None) -> int:
+        """Matching documents, counted up to ``at_most``: a caller that compares with a limit
+        stops the scan there."""
+        ...
 
     def flush(self) -> list[Aggregate]:
         """Write every tracked aggregate; returns them (for event collection).

@@ -697,10 +697,11 @@ class BlacklistRepository(DocumentRepository[BlacklistEntry]):
 
 
 class RiskRecordRepository(DocumentRepository[RiskRecord]):
-    def count(self, user_id: str, kind: EventKind, since: datetime) -> int:
+    def count(self, user_id: str, kind: EventKind, since: datetime, at_most: int | None = None) -> int:
         return self._store.count(
             self._spec,
             [Eq("user_id", user_id), Eq("kind", kind.value), Between("at", _millis(since), None)],
+            at_most,
         )
 
 

@@ -224,6 +224,12 @@ class DocumentStoreContract(_Contract):
             assert uow.documents.count(WIDGETS, [Eq("active", True)]) == 4
             assert uow.documents.count(WIDGETS, [Contains("name", "apple"), Eq("price", 100)]) == 1
 
+    def test_count_stops_at_at_most(self, uow_factory: UowFactory, catalogue: list[Widget]) -> None:
+        with uow_factory() as uow:
+            assert [uow.documents.count(WIDGETS, at_most=n) for n in (0, 1, 3, 5, 9)] == [0, 1, 3, 5, 5]
+            assert uow.documents.count(WIDGETS, [Eq("active", True)], at_most=2) == 2
+            assert uow.documents.count(WIDGETS, [Eq("active", True)], at_most=10) == 4
+
     def test_updates_bump_version_and_unchanged_loads_do_not(self, uow_factory: UowFactory) -> None:
         self._save(uow_factory, Widget("a", name="Anvil"))
         with uow_factory() as uow:

@@ -237,10 +237,11 @@ class MemoryDocumentStore:
             found.append(aggregate)
         return found
 
-    def count(self, spec: DocumentSpec[A], filters: Sequence[Filter] = ()) -> int:
+    def count(self, spec: DocumentSpec[A], filters: Sequence[Filter] = (), at_most: int | None = None) -> int:
         self._tx.check_open()
         check_columns(spec, filters, ())
-        return len(self._select(spec, filters))
+        found = len(self._select(spec, filters))
+        return found if at_most is None else min(found, at_most)
 
     def flush(self) -> list[Aggregate]:
         self._tx.check_open()

@@ -25,6 +25,7 @@ from sqlalchemy import (
     bindparam,
     false,
     func,
+    literal_column,
     select,
 )
 from sqlalchemy.exc import IntegrityError
@@ -237,12 +238,26 @@ def _find(
     return sql.text(key, build), params
 
 
-def _count(sql: RawSql, table: Table, filters: Sequence[Filter]) -> tuple[str, dict[str, Any]]:
+def _count(sql: RawSql, table: Table, filters: Sequence[Filter], bounded: bool) -> tuple[str, dict[str, Any]]:
+    """``bounded``: counts at most ``:at_most`` rows, so the scan stops there."""
     shape, params = _where(filters)
-    key = ("count", table.name, shape)
-    return sql.text(
-        key, lambda: select(func.count()).select_from(table).where(*_clauses(table, filters))
-    ), params
+
+    def build() -> Executable:
+        if not bounded:
+            return select(func.count()).select_from(table).where(*_clauses(table, filters))
+        # With its OFFSET (0): SQLite's compiler adds one as a literal otherwise (see ``_find``).
+        one = literal_column("1", Integer)  # no column: an index over the filters covers the scan
+        rows = (
+            select(one)
+            .select_from(table)
+            .where(*_clauses(table, filters))
+            .limit(bindparam("at_most", type_=Integer))
+            .offset(bindparam("skip", type_=Integer))
+            .subquery()
+        )
+        return select(func.count()).select_from(rows)
+
+    return sql.text(("count", table.name, shape, bounded), build), params
 
 
 def _collection_version(sql: RawSql) -> str:
@@ -618,9 +633,13 @@ class SqlAlchemyDocumentStore:
                 found[ident] = self._loaded(spec, ident, version, data)
         return [found[ident] for ident in sorted(found, reverse=True)]
 
-    def count(self, spec: DocumentSpec[A], filters: Sequence[Filter] = ()) -> int:
+    def count(self, spec: DocumentSpec[A], filters: Sequence[Filter] = (), at_most: int | None = None) -> int:
         check_columns(spec, filters, ())
-        text, params = _count(self._sql, table_for(spec), filters)
+        if at_most is not None and at_most < 1:
+            return 0
+        text, params = _count(self._sql, table_for(spec), filters, at_most is not None)
+        if at_most is not None:
+            params["at_most"], params["skip"] = at_most, 0
         return int(self._sql.execute(text, params).fetchone()[0])
 
     def flush(self) -> list[Aggregate]:

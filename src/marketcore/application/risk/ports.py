@@ -20,7 +20,9 @@ class BlacklistRepository(Protocol):
 class RiskRecordRepository(Protocol):
     def add(self, record: RiskRecord) -> None: ...
 
-    def count(self, user_id: str, kind: EventKind, since: datetime) -> int: ...
+    def count(self, user_id: str, kind: EventKind, since: datetime, at_most: int | None = None) -> int:
+        """The user's records of ``kind`` since ``since``, counted up to ``at_most``."""
+        ...
 
 
 class RiskUnitOfWork(UnitOfWork, Protocol):

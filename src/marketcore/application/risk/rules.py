@@ -34,11 +34,13 @@ class VelocityRule:
         self.verdict = verdict
 
     def evaluate(self, event: RiskEvent, uow: RiskUnitOfWork) -> RuleHit | None:
-        seen = uow.risk_records.count(event.user_id, event.kind, event.at - self.window)
+        # Counted up to the limit: blocked attempts are recorded too, so a client that keeps
+        # trying would otherwise make each of its counts longer, under SQLite's writer lock.
+        seen = uow.risk_records.count(event.user_id, event.kind, event.at - self.window, at_most=self.limit)
         if seen < self.limit:
             return None
         return RuleHit(
             self.code,
             self.verdict,
-            f"{seen} {event.kind} events in the last {self.window}; limit {self.limit}",
+            f"{self.limit} or more {event.kind} events in the last {self.window}; limit {self.limit}",
         )
