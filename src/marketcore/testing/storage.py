@@ -226,7 +226,14 @@ class DocumentStoreContract(_Contract):
 
     def test_count_stops_at_at_most(self, uow_factory: UowFactory, catalogue: list[Widget]) -> None:
         with uow_factory() as uow:
-            assert [uow.documents.count(WIDGETS, at_most=n) for n in (0, 1, 3, 5, 9)] == [0, 1, 3, 5, 5]
+            assert [uow.documents.count(WIDGETS, at_most=n) for n in (-1, 0, 1, 3, 5, 9)] == [
+                0,
+                0,
+                1,
+                3,
+                5,
+                5,
+            ]
             assert uow.documents.count(WIDGETS, [Eq("active", True)], at_most=2) == 2
             assert uow.documents.count(WIDGETS, [Eq("active", True)], at_most=10) == 4
 

@@ -241,7 +241,7 @@ class MemoryDocumentStore:
         self._tx.check_open()
         check_columns(spec, filters, ())
         found = len(self._select(spec, filters))
-        return found if at_most is None else min(found, at_most)
+        return found if at_most is None else min(found, max(at_most, 0))
 
     def flush(self) -> list[Aggregate]:
         self._tx.check_open()

@@ -333,14 +333,9 @@ def _param_names(table: Table) -> tuple[tuple[str, str], ...]:
     return tuple((f"p{i}", column.name) for i, column in enumerate(table.columns))
 
 
-@functools.cache
-def _column_names(table: Table) -> tuple[str, ...]:
-    return tuple(column.name for column in table.columns)
-
-
 def _values(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:
     """The row's values in the table's column order (``_insert``), the body as JSON."""
-    return tuple([json_text(row[name]) if name == "data" else row[name] for name in _column_names(table)])
+    return tuple([json_text(row[name]) if name == "data" else row[name] for _, name in _param_names(table)])
 
 
 def _params(table: Table, row: dict[str, Any]) -> dict[str, Any]:
