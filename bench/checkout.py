@@ -41,8 +41,8 @@ class Templates:
     """Document bodies of a real marketcore checkout, re-keyed for each baseline checkout."""
 
     def __init__(self, result: CheckoutResult, skus: list[tuple[str, int]]) -> None:
-        self.checkout = CHECKOUTS.encode(result.checkout)
-        self.orders = [(o.shop_id, ORDERS.encode(o)) for o in result.orders]
+        self.checkout = json.loads(CHECKOUTS.encode(result.checkout))
+        self.orders = [(o.shop_id, json.loads(ORDERS.encode(o))) for o in result.orders]
         self.skus = sorted(skus)
 
     def build(self, buyer_id: str) -> dict[str, Any]:

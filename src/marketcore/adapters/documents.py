@@ -20,7 +20,10 @@ from marketcore.domain.shared.events import Aggregate
 A = TypeVar("A", bound=Aggregate)
 ColumnValue = str | int | bool | None
 
-_NOT_STORED = ("events", "version")
+# Dict keys and sets in sorted order, so equal documents encode to equal bytes (``Snapshot``
+# compares bodies as bytes). An aggregate's version and events are private fields, which
+# msgspec leaves out: its encoding is its stored body.
+encode_body = msgspec.json.Encoder(order="deterministic").encode
 
 
 @attrs.frozen
@@ -52,11 +55,9 @@ class DocumentSpec(Generic[A]):
     # rarely written (promotions, the blacklist), where a new row would change no version.
     collection_cached: bool = False
 
-    def encode(self, aggregate: A) -> dict[str, Any]:
-        data: dict[str, Any] = msgspec.to_builtins(aggregate)
-        for name in _NOT_STORED:
-            data.pop(name, None)
-        return data
+    def encode(self, aggregate: A) -> bytes:
+        """The stored body, as JSON."""
+        return encode_body(aggregate)
 
     def decode(self, data: Mapping[str, Any], version: int) -> A:
         aggregate = msgspec.convert(dict(data), self.type)

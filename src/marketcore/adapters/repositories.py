@@ -27,6 +27,7 @@ from marketcore.adapters.documents import (
     Filter,
     In,
     Order,
+    encode_body,
 )
 from marketcore.application.cart import ports as cart_ports
 from marketcore.application.catalog import ports as catalog_ports
@@ -144,9 +145,9 @@ class PromotionSpec(DocumentSpec[Promotion]):
             self._rules[key] = rule
         return rule
 
-    def encode(self, aggregate: Promotion) -> dict[str, Any]:
+    def encode(self, aggregate: Promotion) -> bytes:
         p = aggregate
-        data: dict[str, Any] = msgspec.to_builtins(
+        return encode_body(
             {
                 "id": p.id,
                 "name": p.name,
@@ -157,10 +158,9 @@ class PromotionSpec(DocumentSpec[Promotion]):
                 "group": p.group,
                 "priority": p.priority,
                 "enabled": p.enabled,
+                "rule": RuleKinds.encode(p.rule),
             }
         )
-        data["rule"] = RuleKinds.encode(p.rule)
-        return data
 
     def decode(self, data: Mapping[str, Any], version: int) -> Promotion:
         if "rule" not in data:

@@ -262,11 +262,10 @@ class MemoryDocumentStore:
                 self._tx.pop(self._db.keys, key)
             for key in write.snapshot.keys - old_keys:
                 self._tx.put(self._db.keys, key, (spec.kind, aggregate.id))
-            data = msgspec.json.encode(write.snapshot.data)
             self._tx.put(
                 table,
                 aggregate.id,
-                StoredDocument(write.tracked.stored_version + 1, data, write.snapshot.columns),
+                StoredDocument(write.tracked.stored_version + 1, write.snapshot.body, write.snapshot.columns),
             )
             write.done()
             self.written.add(aggregate.id)

@@ -22,7 +22,6 @@ import weakref
 from typing import Any
 
 import attrs
-import msgspec
 from sqlalchemy import Engine
 
 from marketcore.adapters.tracking import Snapshot
@@ -34,8 +33,9 @@ MAX_ENTRIES = 10_000
 @attrs.frozen
 class Entry:
     version: int
-    body: bytes  # the stored JSON: each unit of work decodes its own aggregate from it
-    snapshot: Snapshot  # what the tracker compares against at flush (never mutated)
+    # What the tracker compares against at flush (never mutated); each unit of work decodes
+    # its own aggregate from its body.
+    snapshot: Snapshot
     at: float
 
 
@@ -43,7 +43,6 @@ class Entry:
 class Row:
     ident: str
     version: int
-    body: bytes
     snapshot: Snapshot
 
 
@@ -91,11 +90,11 @@ class DocumentCache:
     def id_for_key(self, kind: str, key: str) -> str | None:
         return self._key_ids.get((kind, key))
 
-    def put(self, kind: str, ident: str, version: int, data: Any, snapshot: Snapshot) -> None:
+    def put(self, kind: str, ident: str, version: int, snapshot: Snapshot) -> None:
         if len(self._entries) >= MAX_ENTRIES:
             self._entries.clear()
             self._key_ids.clear()
-        self._entries[(kind, ident)] = Entry(version, msgspec.json.encode(data), snapshot, time.monotonic())
+        self._entries[(kind, ident)] = Entry(version, snapshot, time.monotonic())
         for key in snapshot.keys:
             self._key_ids[(kind, key)] = ident
 

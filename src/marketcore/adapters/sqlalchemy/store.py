@@ -12,7 +12,6 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-import attrs
 import msgspec
 from sqlalchemy import (
     ColumnElement,
@@ -35,7 +34,6 @@ from marketcore.adapters.sqlalchemy.document_cache import DocumentCache, Row, Ro
 from marketcore.adapters.sqlalchemy.raw import (
     Batch,
     RawSql,
-    json_text,
     pg_type,
     placeholder,
     positional,
@@ -47,7 +45,7 @@ from marketcore.adapters.sqlalchemy.tables import (
     document_keys,
     document_table,
 )
-from marketcore.adapters.tracking import Snapshot, Tracker, Write, check_columns
+from marketcore.adapters.tracking import Tracker, Write, check_columns
 from marketcore.domain.shared.errors import AlreadyExists, ConcurrencyConflict
 from marketcore.domain.shared.events import Aggregate
 
@@ -321,12 +319,6 @@ def _pg_columns(table: Table) -> tuple[tuple[str, str], ...]:
     return tuple((column.name, pg_type(column)) for column in table.columns)
 
 
-def _served_as(snapshot: Snapshot, aggregate: Aggregate) -> Snapshot:
-    """The snapshot a cache hands out, with the aggregate's encoding as just decoded (see
-    ``Snapshot.encoded``)."""
-    return attrs.evolve(snapshot, encoded=msgspec.json.encode(aggregate))
-
-
 @functools.cache
 def _param_names(table: Table) -> tuple[tuple[str, str], ...]:
     """(parameter, column) in the table's column order: ``("p0", "id")``, ``("p1", "version")`` ..."""
@@ -334,13 +326,15 @@ def _param_names(table: Table) -> tuple[tuple[str, str], ...]:
 
 
 def _values(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:
-    """The row's values in the table's column order (``_insert``), the body as JSON."""
-    return tuple([json_text(row[name]) if name == "data" else row[name] for _, name in _param_names(table)])
+    """The row's values in the table's column order (``_insert``), the body as JSON text."""
+    return tuple(
+        [str(row[name], "utf-8") if name == "data" else row[name] for _, name in _param_names(table)]
+    )
 
 
 def _params(table: Table, row: dict[str, Any]) -> dict[str, Any]:
-    """The row's values as ``p0``, ``p1`` ... in the table's column order, the body as JSON."""
-    return {p: json_text(row[name]) if name == "data" else row[name] for p, name in _param_names(table)}
+    """The row's values as ``p0``, ``p1`` ... in the table's column order, the body as JSON text."""
+    return {p: str(row[name], "utf-8") if name == "data" else row[name] for p, name in _param_names(table)}
 
 
 class SqlAlchemyDocumentStore:
@@ -379,7 +373,7 @@ class SqlAlchemyDocumentStore:
         if self._cache is not None and spec.cacheable:
             snapshot = self._tracker.snapshot(spec, ident)
             if snapshot is not None:
-                self._cache.put(spec.kind, ident, version, data, _served_as(snapshot, aggregate))
+                self._cache.put(spec.kind, ident, version, snapshot)
         return aggregate
 
     def _cached(self, spec: DocumentSpec[A], ident: str, key: str | None = None) -> A | None:
@@ -389,7 +383,7 @@ class SqlAlchemyDocumentStore:
         entry = self._cache.get(spec.kind, ident)
         if entry is None or (key is not None and key not in entry.snapshot.keys):
             return None
-        aggregate = msgspec.json.decode(entry.body, type=spec.type)
+        aggregate = msgspec.json.decode(entry.snapshot.body, type=spec.type)
         aggregate.version = entry.version
         self._tracker.track(spec, aggregate, entry.snapshot, entry.version)
         self._served[(spec.kind, ident)] = entry.version
@@ -594,11 +588,10 @@ class SqlAlchemyDocumentStore:
         aggregates = [self._loaded(spec, ident, v, data) for ident, v, data in found]
         if untracked:  # the snapshots are then those of the rows just read
             cached = []
-            for (ident, v, data), aggregate in zip(found, aggregates, strict=True):
+            for ident, v, _ in found:
                 snapshot = self._tracker.snapshot(spec, ident)
                 assert snapshot is not None
-                body = msgspec.json.encode(self._sql.load_json(data))
-                cached.append(Row(ident, v, body, _served_as(snapshot, aggregate)))
+                cached.append(Row(ident, v, snapshot))
             self._cache.put_query(spec.kind, key, Rows(version, tuple(cached)))
         self._collections.add((spec.kind, version))
         return aggregates
@@ -608,7 +601,7 @@ class SqlAlchemyDocumentStore:
         return None if row is None else int(row[0])
 
     def _serve(self, spec: DocumentSpec[A], row: Row) -> A:
-        aggregate = spec.decode(msgspec.json.decode(row.body), row.version)
+        aggregate = spec.decode(msgspec.json.decode(row.snapshot.body), row.version)
         self._tracker.track(spec, aggregate, row.snapshot, row.version)
         return aggregate
 
@@ -703,7 +696,7 @@ class SqlAlchemyDocumentStore:
         return {
             "id": write.tracked.aggregate.id,
             "version": write.tracked.stored_version + 1,
-            "data": write.snapshot.data,
+            "data": msgspec.Raw(write.snapshot.body),  # a batch embeds it in its JSON as it is
             **write.snapshot.columns,
         }
 

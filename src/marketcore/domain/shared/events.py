@@ -18,11 +18,26 @@ class DomainEvent:
 
 @attrs.define(eq=False)
 class Aggregate:
-    """Base for aggregates: identity equality, a version for optimistic locking, recorded events."""
+    """Base for aggregates: identity equality, a version for optimistic locking, recorded events.
+
+    The version and the events are private fields behind properties: serialisers that skip
+    private fields (msgspec) then encode exactly the stored body, with neither of them."""
 
     id: str
-    version: int = attrs.field(default=0, kw_only=True)
-    events: list[DomainEvent] = attrs.field(factory=list, init=False, repr=False)
+    _version: int = attrs.field(default=0, kw_only=True, alias="version")
+    _events: list[DomainEvent] = attrs.field(factory=list, init=False, repr=False)
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    @version.setter
+    def version(self, value: int) -> None:
+        self._version = value
+
+    @property
+    def events(self) -> list[DomainEvent]:
+        return self._events
 
     def record(self, event: DomainEvent) -> None:
         self.events.append(event)
