@@ -78,8 +78,8 @@ def _fixed_tables(metadata: MetaData) -> None:
         metadata,
         Column("key", text_type(), primary_key=True),
         Column("kind", text_type(), nullable=False),
+        # No index on (kind, doc_id): every query reaches a key by the key (migration 0010).
         Column("doc_id", text_type(), nullable=False),
-        Index("ix_document_keys_kind_doc_id", "kind", "doc_id"),
     )
     Table(
         "stock_levels",
