@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,6 +75,24 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_checkout(market
         m.checkout.checkout(
             s.buyer, s.address_id, "sandbox", [ItemRequest(s.shops[0].sku_ids[0], 2)], idempotency_key="k-1"
         )
+
+
+def test_a_checkout_fingerprinted_before_version_2_still_replays(marketplace: Marketplace) -> None:
+    # Checkouts stored before the v2 fingerprint hold the SHA-256 of the request's sorted JSON.
+    s = a_marketplace_with(marketplace, shops=1)
+    m, items = marketplace, [ItemRequest(s.shops[0].sku_ids[0], 1)]
+    first = m.checkout.checkout(s.buyer, s.address_id, "sandbox", items, idempotency_key="k-old")
+    assert first.checkout.fingerprint is not None and first.checkout.fingerprint.startswith("v2:")
+    body = {"address_id": s.address_id, "items": [[s.shops[0].sku_ids[0], 1]], "payment_method": "sandbox"}
+    with m.container.uow()() as uow:
+        stored = uow.checkouts.get(first.checkout.id)
+        assert stored is not None
+        stored.fingerprint = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        uow.commit()
+    again = m.checkout.checkout(s.buyer, s.address_id, "sandbox", items, idempotency_key="k-old")
+    assert again.checkout.id == first.checkout.id
+    with pytest.raises(IdempotencyConflict):
+        m.checkout.checkout(s.buyer, s.address_id, "cod", items, idempotency_key="k-old")
 
 
 def test_a_retry_replays_the_first_checkout_even_once_its_stock_is_gone(marketplace: Marketplace) -> None:
