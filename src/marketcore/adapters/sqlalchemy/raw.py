@@ -11,6 +11,7 @@ and the unit of work already translate.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -44,8 +45,11 @@ def positional(dialect_name: str) -> str:
     return "?" if dialect_name == "sqlite" else "%s"
 
 
+@functools.lru_cache(maxsize=64)
 def sqlite_time(value: datetime) -> str:
-    """What SQLAlchemy's ``UtcDateTime`` stores on SQLite: naive UTC, microseconds."""
+    """What SQLAlchemy's ``UtcDateTime`` stores on SQLite: naive UTC, microseconds. Cached: a
+    checkout stamps its outbox rows and stock movements with one moment (equal datetimes are
+    one instant, so they share one text whatever their time zone)."""
     if value.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
