@@ -22,6 +22,8 @@ class Money:
     currency: Currency = Currency.CNY
 
     def __attrs_post_init__(self) -> None:
+        if type(self.amount) is int:  # the common case, checked first: money is made all the time
+            return
         if isinstance(self.amount, bool) or not isinstance(self.amount, int):
             raise InvalidInput("amount", "money amounts are integers in minor units")
 
@@ -34,14 +36,12 @@ class Money:
         """One ``Money`` at the end, not one per item (order totals are summed on every read)."""
         amount = 0
         for item in items:
-            if item.currency is not currency:
-                raise InvalidInput("currency", f"cannot combine {currency} and {item.currency}")
+            same_currency(currency, item.currency)
             amount += item.amount
         return cls(amount, currency)
 
     def _same(self, other: Money) -> None:
-        if other.currency is not self.currency:
-            raise InvalidInput("currency", f"cannot combine {self.currency} and {other.currency}")
+        same_currency(self.currency, other.currency)
 
     def __add__(self, other: Money) -> Money:
         self._same(other)
@@ -81,6 +81,12 @@ class Money:
         sign = "-" if self.amount < 0 else ""
         units, cents = divmod(abs(self.amount), 100)
         return f"{sign}{units}.{cents:02d} {self.currency}"
+
+
+def same_currency(expected: Currency, found: Currency) -> None:
+    """Amounts in different currencies never add up."""
+    if found is not expected:
+        raise InvalidInput("currency", f"cannot combine {expected} and {found}")
 
 
 def allocate(total: int, weights: Sequence[int]) -> list[int]:
