@@ -11,16 +11,21 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
 from marketcore import create_marketplace
+from marketcore.adapters.passwords.argon2 import Argon2PasswordHasher
 from marketcore.application.ordering.checkout import ItemRequest
 from marketcore.testing.scenarios import Scenario, a_marketplace_with
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PLENTY = 10_000_000  # stock per SKU (the most a product may start with): no run exhausts it
 NO_VELOCITY_LIMIT = 1_000_000  # the velocity rule would block a buyer after 30 checkouts an hour
+# argon2id at its lowest cost: the benches seed hundreds of buyers (and the HTTP one logs them
+# in) to measure checkouts, not password hashing.
+QUICK_HASHER = Argon2PasswordHasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def postgres_base_url() -> str:
@@ -77,7 +82,9 @@ class Seeded:
     """The benchmark world: 2 shops with a 满减 each, 3 order lines across them, ``buyers`` buyers."""
 
     def __init__(self, database_url: str, buyers: int) -> None:
-        self.market = create_marketplace(database_url, velocity_checkouts_per_hour=NO_VELOCITY_LIMIT)
+        self.market = create_marketplace(
+            database_url, velocity_checkouts_per_hour=NO_VELOCITY_LIMIT, password_hasher=QUICK_HASHER
+        )
         # Each shop: a 2-SKU product at 100.00 and 101.00; 满 200 减 30 fires on shop 0's two lines.
         self.scenario: Scenario = a_marketplace_with(
             self.market, shops=2, listed_skus=2, stock=PLENTY, full_reduction=(20_000, 3_000)

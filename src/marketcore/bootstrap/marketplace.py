@@ -11,6 +11,7 @@ from marketcore.adapters.sqlalchemy.migrate import upgrade
 from marketcore.adapters.sqlalchemy.write_groups import write_group
 from marketcore.application.cart.services import CartService
 from marketcore.application.catalog.services import CatalogService
+from marketcore.application.identity.ports import PasswordHasher
 from marketcore.application.identity.services import IdentityService
 from marketcore.application.ordering.checkout import CheckoutService
 from marketcore.application.ordering.due_work import DueWorkService
@@ -90,17 +91,24 @@ class Marketplace:
 
 
 def create_marketplace(
-    database_url: str | None = None, *, clock: Clock | None = None, **settings: Any
+    database_url: str | None = None,
+    *,
+    clock: Clock | None = None,
+    password_hasher: PasswordHasher | None = None,
+    **settings: Any,
 ) -> Marketplace:
     """Build a marketplace from ``MARKETCORE_*`` environment variables overridden by arguments.
 
     ``database_url`` is ``sqlite:///FILE`` (default ``marketcore.db``), ``postgresql://...`` or
     ``memory://`` (in-memory adapters, for tests). The schema is migrated unless
-    ``migrate_on_start=False``.
+    ``migrate_on_start=False``. ``password_hasher``: instead of argon2id at argon2-cffi's
+    defaults (an integrator's own scheme, or other argon2 parameters).
     """
     resolved = Settings.load(database_url=database_url, **settings)
     container = Container(settings=resolved)
     container.clock.override(clock or SystemClock())
+    if password_hasher is not None:
+        container.hasher.override(password_hasher)
     if resolved.migrate_on_start and not resolved.database_url.startswith("memory"):
         upgrade(resolved.database_url)
     return Marketplace(container)
