@@ -164,6 +164,9 @@ class RawSql:
         self._error: type[Exception] = self.dialect.loaded_dbapi.Error
         self._cursor: Any = None
         self.batch: Batch | None = None
+        # Looked up once: a listener added while this transaction runs hears from the next one.
+        listeners = connection.dispatch.before_cursor_execute
+        self._announce = listeners if listeners else None
 
     def text(self, key: Any, build: Callable[[], Executable | str]) -> str:
         """The SQL text of one statement shape (built and compiled the first time it is seen)."""
@@ -186,9 +189,8 @@ class RawSql:
     def execute(self, text: str, params: Params | None = None) -> Any:
         """Runs ``text``; returns the cursor, positioned on its rows (tuples)."""
         cursor = self._cursor_for()
-        dispatch = self.connection.dispatch.before_cursor_execute
-        if dispatch:
-            dispatch(self.connection, cursor, text, params, None, False)
+        if self._announce is not None:
+            self._announce(self.connection, cursor, text, params, None, False)
         try:
             cursor.execute(text, params or {})
         except self._error as error:
@@ -198,9 +200,8 @@ class RawSql:
     def execute_many(self, text: str, rows: Sequence[Params]) -> Any:
         """One statement for many parameter sets (psycopg pipelines them: one round trip)."""
         cursor = self._cursor_for()
-        dispatch = self.connection.dispatch.before_cursor_execute
-        if dispatch:
-            dispatch(self.connection, cursor, text, rows, None, True)
+        if self._announce is not None:
+            self._announce(self.connection, cursor, text, rows, None, True)
         try:
             cursor.executemany(text, rows)
         except self._error as error:

@@ -53,13 +53,19 @@ _tables_lock = threading.Lock()
 _tables_metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+_tables: dict[str, Table] = {}  # read without the lock: a table, once made, never changes
+
+
 def table_for(spec: DocumentSpec[Any]) -> Table:
     """The ``Table`` object for a spec (a description only; the table must exist in the database)."""
-    with _tables_lock:
-        table = _tables_metadata.tables.get(spec.kind)
-        if table is None:
-            table = document_table(_tables_metadata, spec)
-        return table
+    table = _tables.get(spec.kind)
+    if table is None:
+        with _tables_lock:
+            table = _tables_metadata.tables.get(spec.kind)
+            if table is None:
+                table = document_table(_tables_metadata, spec)
+            _tables[spec.kind] = table
+    return table
 
 
 def _clause(table: Table, flt: Filter, name: str) -> ColumnElement[bool]:
