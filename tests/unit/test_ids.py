@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 from marketcore.application.shared.ids import new_id, random_below
@@ -12,6 +13,18 @@ def test_ids_are_uuid7_unique_and_increase_within_a_process() -> None:
     assert len(set(ids)) == len(ids)
     parsed = uuid.UUID(ids[0])
     assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
+
+
+def test_an_id_carries_its_millisecond_and_74_random_bits() -> None:
+    before = time.time_ns() // 1_000_000
+    ids = [uuid.UUID(new_id()).int for _ in range(2_000)]
+    after = time.time_ns() // 1_000_000
+    assert all(before <= value >> 80 <= after for value in ids)
+    assert all(uuid.UUID(int=value).version == 7 for value in ids)
+    # Every random bit (12 after the version, 62 after the variant) takes both values.
+    random_bits = [b for b in range(80) if b not in (62, 63, 76, 77, 78, 79)]
+    for bit in random_bits:
+        assert len({(value >> bit) & 1 for value in ids}) == 2, bit
 
 
 def test_a_forked_child_draws_other_random_bits_than_its_parent() -> None:
