@@ -61,10 +61,9 @@ def table_for(spec: DocumentSpec[Any]) -> Table:
     table = _tables.get(spec.kind)
     if table is None:
         with _tables_lock:
-            table = _tables_metadata.tables.get(spec.kind)
+            table = _tables.get(spec.kind)
             if table is None:
-                table = document_table(_tables_metadata, spec)
-            _tables[spec.kind] = table
+                table = _tables[spec.kind] = document_table(_tables_metadata, spec)
     return table
 
 
